@@ -1,0 +1,329 @@
+"""Footnote on Matrix: a thin adapter between matrix-nio and the engine.
+
+Theory of operation:
+
+* **One device.** :func:`~bot.adapters.matrix_session.login` restores the stored device id and access
+  token (or logs in once and stores them); the end-to-end key store lives in ``store_dir``.
+* **No history replay.** The first start makes an initial sync and answers nothing from it. Every sync's
+  ``next_batch`` is saved in Footnote's database after its events are handled, and the next start
+  resumes from it with ``full_state=True``. Events older than start-up, or older than the bot's own
+  join (a rejoin returns history), are skipped, and every event id goes through
+  ``storage.mark_processed`` first, so nothing is answered twice, even across restarts.
+* **Translate, never decide.** Messages become :class:`~bot.messages.Message` or
+  :class:`~bot.messages.Command`, reactions become :class:`~bot.messages.Reaction`; the engine's
+  actions become ``m.notice`` replies or ``m.reaction`` annotations (see :mod:`.matrix_events`).
+* **Survive.** Sync failures back off (0.5 s doubling to ``max_backoff``) and reconnect; sends are
+  retried with a stable transaction id (:mod:`.matrix_send`), and an answer that cannot be sent is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, MegolmEvent, SyncResponse
+from nio.exceptions import EncryptionError, LocalProtocolError
+
+from ..config import MatrixConfig
+from ..messages import Action, React, Reply
+from . import matrix_events as mx
+from .matrix_rooms import RoomTracker
+from .matrix_send import Sender, txn_id
+from .matrix_session import SessionError, login, state_key
+
+if TYPE_CHECKING:
+    from ..engine import Engine
+    from ..storage import Storage
+
+__all__ = ["MatrixAdapter"]
+
+log = logging.getLogger(__name__)
+
+#: ``mark_processed`` namespace for raw Matrix events (the engine uses ``matrix`` for message ids).
+_EVENTS = "matrix-event"
+_NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError)
+
+
+class MatrixAdapter:
+    """Runs Footnote on one Matrix account until :meth:`close` is called."""
+
+    def __init__(self, engine: Engine, storage: Storage, config: MatrixConfig, *, store_dir: Path,
+                 status: dict[str, Any] | None = None, sync_timeout_ms: int = 30_000,
+                 max_backoff: float = 30.0) -> None:
+        """Prepare the adapter; nothing touches the network before :meth:`start`.
+
+        Args:
+            engine: decides what to do with each message, command and reaction.
+            storage: Footnote's database; the adapter keeps its session and sync token there.
+            config: the ``matrix`` section (homeserver, user id, token or password, rooms, allow-list).
+            store_dir: directory for the end-to-end encryption key store (created if missing).
+            status: a dict the adapter keeps up to date (``connected``, ``last_sync``, ``rooms``...).
+            sync_timeout_ms: long-poll time of each sync.
+            max_backoff: longest wait, in seconds, between reconnection attempts.
+        """
+        if not config.homeserver or not config.user_id:
+            raise SessionError("matrix.homeserver and matrix.user_id are required to run on Matrix")
+        self.engine = engine
+        self.storage = storage
+        self.config = config
+        self.store_dir = Path(store_dir)
+        self.status: dict[str, Any] = status if status is not None else {}
+        self.sync_timeout_ms = sync_timeout_ms
+        self.max_backoff = max_backoff
+        self.user_id = config.user_id
+        self._client: AsyncClient | None = None
+        self._sender: Sender | None = None
+        self._rooms: RoomTracker | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._connected = False
+        self._started_ms = 0
+        self._pending: list[tuple[str, MegolmEvent, int]] = []  # undecryptable events to retry
+        self._answer_rooms: set[str] = set()
+
+    @property
+    def is_connected(self) -> bool:
+        """True after a successful sync, until a sync fails."""
+        return self._connected
+
+    def _set_connected(self, value: bool) -> None:
+        if value != self._connected:
+            log.info("matrix: %s", "connected" if value else "disconnected; will reconnect")
+        self._connected = value
+        self.status["connected"] = value
+
+    # ---------------------------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Log in, then sync and answer until :meth:`close` is called.
+
+        Raises:
+            SessionError: when the homeserver refuses every configured way to log in.
+        """
+        self._closing = False
+        self._task = asyncio.create_task(self._run(), name="footnote-matrix")
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            if not self._closing:
+                raise
+        finally:
+            self._set_connected(False)
+            if self._client is not None:
+                await self._client.close()
+
+    async def close(self) -> None:
+        """Stop syncing and close the connection; :meth:`start` then returns."""
+        self._closing = True
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _new_client(self) -> AsyncClient:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        nio_config = AsyncClientConfig(
+            max_limit_exceeded=3,            # nio sleeps retry_after_ms between these; Sender retries more
+            max_timeouts=0,                  # connection errors surface at once: we back off ourselves
+            store_sync_tokens=False,         # next_batch lives in Footnote's database
+            encryption_enabled=self.config.encryption,
+            request_timeout=60,
+        )
+        return AsyncClient(self.config.homeserver or "", self.user_id, store_path=str(self.store_dir),
+                           config=nio_config)
+
+    async def _backoff(self, wait: float) -> float:
+        await asyncio.sleep(wait)
+        return min(wait * 2, self.max_backoff)
+
+    async def _run(self) -> None:
+        self._started_ms = int(time.time() * 1000)
+        client = self._client = self._new_client()
+        self._sender = Sender(client, max_wait=self.max_backoff)
+        self._rooms = RoomTracker(client, self.config, self.user_id)
+        wait = 0.5
+        while True:  # log in; a homeserver that is down is waited for, a refusal is final
+            try:
+                how = await login(client, self.config, self.storage)
+                break
+            except _NETWORK_ERRORS as exc:
+                log.warning("matrix: homeserver unreachable at login (%s); retrying in %.1f s",
+                            type(exc).__name__, wait)
+                wait = await self._backoff(wait)
+        self.status.update(user_id=self.user_id, device_id=client.device_id, login=how)
+        self._answer_rooms = await self._rooms.resolve_rooms()
+        since = await self.storage.get_state(state_key(self.user_id, "next_batch"))
+        await self._sync_loop(since)
+
+    # ---------------------------------------------------------------------------------- sync
+
+    async def _sync_loop(self, since: str | None) -> None:
+        client = self._client
+        assert client is not None
+        first, full_state, wait = True, since is not None, 0.5
+        while True:
+            try:
+                resp = await client.sync(timeout=0 if first else self.sync_timeout_ms, since=since,
+                                         full_state=full_state or None)
+            except _NETWORK_ERRORS as exc:
+                self._set_connected(False)
+                log.warning("matrix: sync failed (%s); reconnecting in %.1f s", type(exc).__name__, wait)
+                wait = await self._backoff(wait)
+                continue
+            if not isinstance(resp, SyncResponse):
+                self._set_connected(False)
+                if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN":
+                    log.warning("matrix: the access token was revoked; logging in again")
+                    await self.storage.set_state(state_key(self.user_id, "access_token"), "")
+                    await login(client, self.config, self.storage)
+                else:
+                    log.warning("matrix: sync error (%s); retrying in %.1f s", resp, wait)
+                    wait = await self._backoff(wait)
+                continue
+            wait = 0.5
+            self._set_connected(True)
+            await self._after_sync()
+            await self._handle_sync(resp, replay=first and since is None)
+            since, first, full_state = resp.next_batch, False, False
+            await self.storage.set_state(state_key(self.user_id, "next_batch"), since)
+            self.status.update(last_sync=time.time(), rooms=len(client.rooms))
+
+    async def _after_sync(self) -> None:
+        """Upload, query and claim end-to-end keys, and send queued to-device messages (as sync_forever)."""
+        client = self._client
+        assert client is not None
+        if client.olm is None:
+            return
+        try:
+            await client.send_to_device_messages()
+            if client.should_upload_keys:
+                await client.keys_upload()
+            if client.should_query_keys:
+                await client.keys_query()
+            if client.should_claim_keys:
+                await client.keys_claim(client.get_users_for_key_claiming())
+        except (*_NETWORK_ERRORS, LocalProtocolError) as exc:
+            log.warning("matrix: key maintenance failed (%s); will retry after the next sync", exc)
+
+    async def _handle_sync(self, resp: SyncResponse, *, replay: bool) -> None:
+        """Handle invites, leaves and new timeline events; ``replay`` (the initial sync) answers nothing."""
+        rooms = self._rooms
+        assert rooms is not None
+        await rooms.handle_invites(resp)
+        await rooms.handle_leaves(resp)
+        for room_id, info in resp.rooms.join.items():
+            for event in info.state:
+                rooms.observe_state(room_id, event)
+            floor = max(self._started_ms, rooms.own_join_ts(info.timeline.events))
+            for event in info.timeline.events:
+                rooms.observe_state(room_id, event)
+                if replay or event.server_timestamp < floor:
+                    continue
+                await self._handle_event(room_id, event)
+        await self._retry_undecrypted()
+
+    async def _retry_undecrypted(self) -> None:
+        client = self._client
+        assert client is not None
+        pending, self._pending = self._pending, []
+        for room_id, event, tries in pending:
+            try:
+                decrypted = client.decrypt_event(event)
+            except (EncryptionError, LocalProtocolError):
+                if tries < 5:
+                    self._pending.append((room_id, event, tries + 1))
+                else:
+                    log.warning("matrix: gave up decrypting %s in %s (session %s)", event.event_id, room_id,
+                                event.session_id)
+                continue
+            await self._handle_event(room_id, decrypted, retried=True)
+
+    # ---------------------------------------------------------------------------------- events
+
+    async def _handle_event(self, room_id: str, event: Any, *, retried: bool = False) -> None:
+        """Translate one timeline event and act on the engine's answer; one bad event never stops the bot."""
+        sender = getattr(event, "sender", None)
+        if sender == self.user_id or not isinstance(getattr(event, "source", None), dict):
+            return
+        if isinstance(event, MegolmEvent):
+            log.warning("matrix: cannot decrypt %s in %s yet (session %s); will retry", event.event_id,
+                        room_id, event.session_id)
+            self._pending.append((room_id, event, 0))
+            return
+        source: dict[str, Any] = event.source
+        kind = source.get("type")
+        if kind not in ("m.room.message", "m.reaction"):
+            return
+        try:
+            if not await self.storage.mark_processed(_EVENTS, event.event_id, event.server_timestamp / 1000):
+                return
+            content = source.get("content")
+            if not isinstance(content, dict):
+                return
+            if kind == "m.reaction":
+                await self._on_reaction(room_id, event, content)
+            else:
+                await self._on_message(room_id, event, content)
+        except Exception:  # log and keep syncing
+            log.exception("matrix: failed to handle %s in %s", event.event_id, room_id)
+
+    async def _on_message(self, room_id: str, event: Any, content: dict[str, Any]) -> None:
+        rooms = self._rooms
+        assert rooms is not None
+        text = mx.strip_reply_fallback(content.get("body") if isinstance(content.get("body"), str) else "")
+        parsed = mx.parse_matrix_command(text) if content.get("msgtype") == "m.text" else None
+        if parsed is not None and mx.edit_target(content) is None:
+            moderator = await rooms.is_moderator(room_id, event.sender)
+            cmd = mx.command_from_text(parsed, room_id=room_id, sender=event.sender,
+                                       timestamp_ms=event.server_timestamp, content=content,
+                                       is_moderator=moderator)
+            answer = await self.engine.handle_command(cmd)
+            await self._send(room_id, "m.room.message", mx.notice_content(answer, event.event_id),
+                             kind="command", about=event.event_id)
+            return
+        if self._answer_rooms and room_id not in self._answer_rooms:
+            return
+        msg = mx.message_from_content(room_id=room_id, sender=event.sender, event_id=event.event_id,
+                                      timestamp_ms=event.server_timestamp, content=content,
+                                      bot_user_id=self.user_id)
+        if msg is not None:
+            await self._perform(await self.engine.handle_message(msg))
+
+    async def _on_reaction(self, room_id: str, event: Any, content: dict[str, Any]) -> None:
+        rel = content.get("m.relates_to")
+        if not isinstance(rel, dict) or rel.get("rel_type") != "m.annotation":
+            return
+        reacts_to, key = rel.get("event_id"), rel.get("key")
+        if not isinstance(reacts_to, str) or not isinstance(key, str):
+            return
+        reaction = mx.reaction_from_event(room_id=room_id, sender=event.sender, reacts_to=reacts_to, key=key,
+                                          timestamp_ms=event.server_timestamp)
+        await self._perform(await self.engine.handle_reaction(reaction))
+
+    async def _perform(self, actions: list[Action]) -> None:
+        """Post the engine's replies and reactions, and tell the engine what was posted."""
+        for action in actions:
+            if isinstance(action, Reply):
+                msg = action.message
+                sent = await self._send(msg.channel_id, "m.room.message",
+                                        mx.notice_content(action.answer, msg.message_id),
+                                        kind="reply", about=msg.message_id)
+                if sent:
+                    await self.engine.record_sent(action, sent)
+            elif isinstance(action, React):
+                msg = action.message
+                sent = await self._send(msg.channel_id, "m.reaction",
+                                        mx.reaction_content(msg.message_id, action.emoji),
+                                        kind="react", about=msg.message_id)
+                if sent:
+                    await self.engine.record_sent(action, msg.message_id)
+
+    async def _send(self, room_id: str, event_type: str, content: dict[str, Any], *, kind: str,
+                    about: str) -> str | None:
+        assert self._sender is not None
+        return await self._sender.send(room_id, event_type, content, txn=txn_id(kind, room_id, about),
+                                       what=f"{kind} to {about}")

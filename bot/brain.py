@@ -1,0 +1,48 @@
+"""Everything derived from one knowledge base, built together and swapped together on reload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import MatchConfig
+from .kb.loader import KnowledgeBase, LoadReport, load_knowledge
+from .kb.models import Claim
+from .kb.search import EntrySearch
+from .match.embed import StaticEmbedder, load_embedder
+from .match.matcher import Matcher
+from .match.normalise import normalise
+from .match.scorer import ClaimIndex
+
+__all__ = ["Brain", "build_brain"]
+
+#: How similar a /source question must be to an entry's examples to be taken as asking about it.
+_FIND_BAR = 0.5
+
+
+@dataclass(frozen=True)
+class Brain:
+    """A knowledge base with its matcher and search indexes. Immutable; a reload builds a new one."""
+
+    kb: KnowledgeBase
+    matcher: Matcher
+    search: EntrySearch
+    entry_index: ClaimIndex
+
+    def find_entry(self, query: str) -> Claim | None:
+        """The entry a ``/source`` query means: an id, a name or keyword, or a question about it."""
+        return self.search.find(query, fallback=self._by_meaning)
+
+    def _by_meaning(self, query: str) -> str | None:
+        ranked = self.entry_index.score(normalise(query), top=1)
+        return ranked[0].claim_id if ranked and ranked[0].combined >= _FIND_BAR else None
+
+
+def build_brain(dirs: list[Path], config: MatchConfig, embedder: StaticEmbedder | None = None
+                ) -> tuple[Brain, LoadReport]:
+    """Load the knowledge in ``dirs`` and build every index. Raises KnowledgeError on invalid files."""
+    kb, report = load_knowledge(dirs)
+    embedder = embedder or load_embedder()
+    brain = Brain(kb=kb, matcher=Matcher(kb, embedder, config), search=EntrySearch(kb),
+                  entry_index=ClaimIndex(kb, embedder, include_topics=True))
+    return brain, report

@@ -1,0 +1,228 @@
+"""``python -m bot``: run (the default), console, kb check|schema|test, eval, bench, config check, stats,
+db backup. User mistakes print one plain line and exit 1, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .config import BUNDLED_KNOWLEDGE, Config, load_config
+from .errors import FootnoteError
+from .logs import setup_logging
+
+__all__ = ["main", "build_parser"]
+
+log = logging.getLogger("footnote")
+
+
+def _config_path(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    env = os.environ.get("FOOTNOTE_CONFIG")
+    if env:
+        return Path(env)
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(_config_path(args.config))
+    extra = getattr(args, "dir", None)
+    if extra:
+        config = config.model_copy(update={"knowledge": config.knowledge.model_copy(
+            update={"extra_dirs": [*config.knowledge.extra_dirs, *map(Path, extra)]})})
+    return config
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if not (config.discord_enabled or config.matrix_enabled):
+        return cmd_console(args, config)
+    from .runner import run_bot
+
+    return asyncio.run(run_bot(config))
+
+
+def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
+    from .adapters.console import ConsoleChat
+    from .app import open_app
+
+    config = config or _load(args)
+
+    async def go() -> None:
+        async with open_app(config) as app:
+            chat = ConsoleChat(app.engine)
+            once = getattr(args, "once", None)
+            if once is not None:
+                response = await chat.handle_line(once)
+                print(response or "(Footnote stays quiet: no claim it knows was recognised.)")
+            else:
+                await chat.run()
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_kb_check(args: argparse.Namespace) -> int:
+    from .kb.loader import load_knowledge
+
+    config = _load(args)
+    kb, report = load_knowledge(config.knowledge_dirs())
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    claims = sum(not c.is_topic for c in kb.claims.values())
+    print(f"ok: {claims} claims, {len(kb.claims) - claims} topics, {len(kb.sources)} sources "
+          f"in {', '.join(map(str, config.knowledge_dirs()))}")
+    return 0
+
+
+def cmd_kb_schema(args: argparse.Namespace) -> int:
+    from .kb.schema import write_schema
+
+    path = Path(args.output) if args.output else BUNDLED_KNOWLEDGE / "schema.json"
+    write_schema(path)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_kb_test(args: argparse.Namespace) -> int:
+    from .brain import build_brain
+
+    config = _load(args)
+    brain, _ = build_brain(config.knowledge_dirs(), config.match)
+    result = brain.matcher.match(args.message, context_active=args.context)
+    print(f"on topic: {'yes' if result.on_topic else 'no'} {list(brain.matcher.gate.hits(args.message))}")
+    print(f"decision: {result.tier.value if result.tier else 'no match'} — {result.reason}")
+    for s in result.candidates:
+        print(f"  {s.claim_id:28} combined {s.combined:.3f}  lexical {s.lexical:.3f}  semantic {s.semantic:.3f}  "
+              f"counter {s.counter:.3f}\n  {'':28} nearest example: {s.evidence!r}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import format_report, run_eval
+
+    config = _load(args)
+    report = run_eval(Path(args.file), config)
+    print(json.dumps(report, indent=None if args.json else 2) if args.json else format_report(report))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_bench
+
+    return run_bench(_load(args), as_json=args.json, smoke=args.smoke)
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    config = _load(args)
+    print(json.dumps(config.model_dump(mode="json"), indent=2, default=str))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    import time
+
+    from .app import open_app
+    from .stats import stats_lines
+
+    async def go() -> None:
+        async with open_app(_load(args)) as app:
+            print("\n".join(await stats_lines(app.engine, now=time.time())))
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from .storage import Storage
+
+    async def go() -> None:
+        storage = await Storage.open(_load(args).database)
+        try:
+            await storage.backup(Path(args.path))
+        finally:
+            await storage.close()
+
+    asyncio.run(go())
+    print(f"backed up to {args.path}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Footnote: cited context for social "
+                                     "credit claims in chat.")
+    parser.add_argument("--config", help="config file (default: $FOOTNOTE_CONFIG or ./config.yaml if present)")
+    parser.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    parser.set_defaults(func=cmd_run)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("run", help="start every configured platform (the console if none)").set_defaults(func=cmd_run)
+    console = sub.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--once", metavar="TEXT", help="answer one message and exit")
+    console.set_defaults(func=cmd_console)
+
+    kb = sub.add_parser("kb", help="check, test and describe the knowledge files")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    check = kb_sub.add_parser("check", help="validate the knowledge files (exit 1 with every error)")
+    check.add_argument("--dir", action="append", help="an extra knowledge directory (repeatable)")
+    check.set_defaults(func=cmd_kb_check)
+    schema = kb_sub.add_parser("schema", help="write knowledge/schema.json for editors")
+    schema.add_argument("--output", help="where to write (default knowledge/schema.json)")
+    schema.set_defaults(func=cmd_kb_schema)
+    test = kb_sub.add_parser("test", help="show how a message would be matched")
+    test.add_argument("message")
+    test.add_argument("--dir", action="append", help="an extra knowledge directory (repeatable)")
+    test.add_argument("--context", action="store_true", help="as if the channel was just on topic")
+    test.set_defaults(func=cmd_kb_test)
+
+    ev = sub.add_parser("eval", help="precision and recall on a labelled YAML file")
+    ev.add_argument("file")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+    bench = sub.add_parser("bench", help="measure matcher throughput, latency, load time and memory")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--smoke", action="store_true", help="a quick run (seconds) for the test suite")
+    bench.set_defaults(func=cmd_bench)
+
+    cfg = sub.add_parser("config", help="validate the config")
+    cfg_sub = cfg.add_subparsers(dest="config_command", metavar="CONFIG_COMMAND", required=True)
+    cfg_sub.add_parser("check", help="validate and print the effective settings, secrets masked").set_defaults(
+        func=cmd_config_check)
+    sub.add_parser("stats", help="answers per claim, feedback and near misses").set_defaults(func=cmd_stats)
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", metavar="DB_COMMAND", required=True)
+    backup = db_sub.add_parser("backup", help="copy the database safely while the bot runs")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_db_backup)
+    try:
+        from .adapters.discord_cli import add_cli
+    except ImportError:  # pragma: no cover - the Discord adapter is optional at import time
+        pass
+    else:
+        add_cli(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point for ``python -m bot``."""
+    args = build_parser().parse_args(argv)
+    try:
+        setup_logging(args.log_format or "text")
+        return int(args.func(args) or 0)
+    except FootnoteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

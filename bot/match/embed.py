@@ -1,0 +1,86 @@
+"""Static sentence embeddings: a model2vec table of token vectors, averaged. numpy only, no torch, no network.
+
+The files in ``bot/model/`` are distilled from all-MiniLM-L6-v2 by ``scripts/build_model.py`` and checked
+against ``SHA256SUMS`` when loaded (see ``bot/model/NOTICE.md`` for the licence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from safetensors.numpy import load_file
+from tokenizers import Tokenizer
+
+from ..errors import ModelError
+
+__all__ = ["MODEL_DIR", "StaticEmbedder", "load_embedder"]
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+_MAX_TOKENS = 128
+
+
+class StaticEmbedder:
+    """Turns text into unit-length vectors by averaging the token vectors of a static model."""
+
+    def __init__(self, vectors: np.ndarray, tokenizer: Tokenizer, unk_id: int | None) -> None:
+        self.vectors = vectors.astype(np.float32)
+        self.dim = int(vectors.shape[1])
+        self._tokenizer = tokenizer
+        self._unk = unk_id
+
+    def _ids(self, text: str) -> list[int]:
+        ids = self._tokenizer.encode(text, add_special_tokens=False).ids[:_MAX_TOKENS]
+        return [i for i in ids if i != self._unk] if self._unk is not None else ids
+
+    def embed(self, text: str) -> np.ndarray:
+        """A unit vector for ``text`` (all zeros when no token is known)."""
+        ids = self._ids(text)
+        if not ids:
+            return np.zeros(self.dim, dtype=np.float32)
+        vec = self.vectors[ids].mean(axis=0)
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm > 0 else vec
+
+    def embed_many(self, texts: list[str]) -> np.ndarray:
+        """One unit row per text."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, enc in enumerate(self._tokenizer.encode_batch(texts, add_special_tokens=False)):
+            ids = [i for i in enc.ids[:_MAX_TOKENS] if i != self._unk]
+            if ids:
+                vec = self.vectors[ids].mean(axis=0)
+                norm = float(np.linalg.norm(vec))
+                out[row] = vec / norm if norm > 0 else vec
+        return out
+
+
+def _verify(model_dir: Path) -> None:
+    sums = model_dir / "SHA256SUMS"
+    if not sums.exists():
+        raise ModelError(f"{sums} is missing: rebuild the model with scripts/build_model.py")
+    for line in sums.read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        path = model_dir / name.strip()
+        if not path.exists():
+            raise ModelError(f"{path} is missing: reinstall Footnote or rebuild with scripts/build_model.py")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise ModelError(f"{path} does not match its checksum in SHA256SUMS: the file is damaged or was "
+                             "replaced; reinstall Footnote or rebuild with scripts/build_model.py")
+
+
+@lru_cache(maxsize=2)
+def load_embedder(model_dir: Path = MODEL_DIR) -> StaticEmbedder:
+    """Load (once per process) and verify the static model in ``model_dir``."""
+    _verify(model_dir)
+    vectors = load_file(str(model_dir / "model.safetensors"))["embeddings"]
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    config = json.loads((model_dir / "config.json").read_text())
+    unk = tokenizer.token_to_id("[UNK]")
+    if config.get("normalize") is False:
+        raise ModelError(f"{model_dir}/config.json: expected a normalised model2vec model")
+    return StaticEmbedder(vectors, tokenizer, unk)

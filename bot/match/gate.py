@@ -1,0 +1,98 @@
+"""The topic gate: is a message about social credit at all? Most chat is not, and must leave in microseconds.
+
+Built from the knowledge base's vocabulary (``topic.yaml`` gate_terms plus every claim's ``keywords``).
+Single words tolerate one typo ("credt", "sesmae") through a precomputed set of every spelling within one
+edit, so checking a message is a set intersection in C, not a loop of fuzzy comparisons in Python.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Iterable
+
+__all__ = ["TopicGate"]
+
+_WORD = re.compile(r"\w+")
+_LETTERS = string.ascii_lowercase
+#: Words shorter than this must be spelt exactly ("ccp" within one edit of "cap" would be noise).
+_TYPO_MIN_LEN = 6
+
+
+def _one_edit(word: str) -> set[str]:
+    """Every ASCII spelling within one deletion, transposition, substitution or insertion of ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    out |= {a + c + b for a, b in splits for c in _LETTERS}
+    return out
+
+
+class _Terms:
+    """Words (with their one-typo spellings) and phrases."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        words: set[str] = set()
+        phrases: list[str] = []
+        for term in terms:
+            term = term.casefold().strip()
+            if not term:
+                continue
+            parts = _WORD.findall(term)
+            if len(parts) == 1 and parts[0] == term:
+                words.add(term)
+            else:
+                phrases.append(term)
+        spellings = set(words)
+        for word in words:
+            if len(word) >= _TYPO_MIN_LEN and word.isascii() and word.isalpha():
+                spellings |= {s for s in _one_edit(word) if len(s) >= _TYPO_MIN_LEN - 1}
+        self.spellings = frozenset(spellings)
+        self.phrases = (
+            re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
+            if phrases else None
+        )
+
+    def matches(self, low: str, words: list[str]) -> bool:
+        if not self.spellings.isdisjoint(words):
+            return True
+        return bool(self.phrases and self.phrases.search(low))
+
+    def hits(self, low: str, words: list[str]) -> list[str]:
+        found = [w for w in words if w in self.spellings]
+        return found + (self.phrases.findall(low) if self.phrases else [])
+
+
+class TopicGate:
+    """Decides in microseconds how strongly a message is about the topic.
+
+    Level 2: a gate term (``social credit``, ``china``, ``zhima``); level 1: only a weak term (``score``,
+    ``blacklist``), scored at a stricter bar; level 0: neither, not scored unless the channel is on topic.
+    """
+
+    STRONG = 2
+    WEAK = 1
+    NONE = 0
+
+    def __init__(self, terms: Iterable[str], weak_terms: Iterable[str] = ()) -> None:
+        self._strong = _Terms(terms)
+        self._weak = _Terms(weak_terms)
+
+    def level(self, text: str) -> int:
+        """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of six letters or more."""
+        low = text[:4000].casefold()
+        words = _WORD.findall(low)
+        if self._strong.matches(low, words):
+            return self.STRONG
+        return self.WEAK if self._weak.matches(low, words) else self.NONE
+
+    def matches(self, text: str) -> bool:
+        """True when ``text`` contains a (strong) gate term."""
+        return self.level(text) == self.STRONG
+
+    def hits(self, text: str) -> list[str]:
+        """The gate terms (or their typo'd spellings) found in ``text``, for explanations."""
+        low = text[:4000].casefold()
+        words = _WORD.findall(low)
+        return self._strong.hits(low, words) + self._weak.hits(low, words)

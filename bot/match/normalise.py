@@ -1,0 +1,86 @@
+"""Message text -> clean, comparable text. Pure and fast; caps length before any other work.
+
+Strips what is not the author's own claim: code blocks, quoted replies (the bot's own words quoted back),
+Matrix reply fallbacks, URLs, mentions, emoji and invisible or direction-changing characters.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "normalise", "tokens", "stem", "word_count"]
+
+#: Raw text beyond this is ignored before anything else runs (a 1 MB message costs the same as 4 kB).
+MAX_INPUT_CHARS = 4000
+#: The cleaned text is capped again: claims are made in a sentence or two, not an essay.
+MAX_TEXT_CHARS = 600
+
+_MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.S | re.I)
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_QUOTED_LINE = re.compile(r"^\s*>.*$", re.M)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
+_MENTION = re.compile(r"<[@#][!&]?\d+>|<a?:\w+:\d+>|@[\w.\-]+:[\w.\-]+|@\w+")
+_HTML_TAG = re.compile(r"</?[a-z][^>]{0,200}>", re.I)
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+                        "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+_NOT_WORD = re.compile(r"[^\w\s'+\-]+")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"\w+")
+
+
+def normalise(text: str) -> str:
+    """Clean ``text`` for matching: NFKC, casefold, no URLs/mentions/code/quotes/emoji, one space between words."""
+    text = text[:MAX_INPUT_CHARS]
+    if "<" in text:
+        text = _MX_REPLY.sub(" ", text)
+    if "`" in text:
+        text = _CODE_BLOCK.sub(" ", text)
+        text = _INLINE_CODE.sub(" ", text)
+    if ">" in text:
+        text = _QUOTED_LINE.sub(" ", text)
+        text = _HTML_TAG.sub(" ", text)
+    text = _URL.sub(" ", text)
+    if "@" in text or "<" in text:
+        text = _MENTION.sub(" ", text)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).casefold()
+    text = _NOT_WORD.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()[:MAX_TEXT_CHARS]
+
+
+def stem(word: str) -> str:
+    """A deliberately small English stemmer: plurals, -ed, -ing (``banned`` -> ``ban``, ``scores`` -> ``score``)."""
+    if len(word) <= 3 or not word.isascii():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "ls":
+                word = word[:-1]
+            return word
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+#: Words too common to say anything about a claim.
+STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from as is are was were be been being am it its it's "
+    "this that these those i me my we our you your he she they them his her their what which who whom how "
+    "so do does did doing have has had having not no nor too very can will just than then there here "
+    "about into over out up down off again also would could should may might must shall i'm you're don't "
+    "lol lmao yeah yes ok okay oh hey like just really".split()
+)
+
+
+def tokens(text: str) -> list[str]:
+    """Content words of normalised ``text``, stemmed, stopwords removed."""
+    return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS]
+
+
+def word_count(text: str) -> int:
+    """How many words a normalised text has (for the short-message rule)."""
+    return len(_WORD.findall(text))

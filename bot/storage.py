@@ -1,0 +1,315 @@
+"""Persistent state in one SQLite file, through aiosqlite.
+
+Versioned migrations, WAL mode, parameterised SQL only. A second process on the same file waits on
+SQLite's lock (``busy_timeout``) instead of corrupting it. The engine reaches storage only through the
+methods here, so tests can use a temporary file.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+__all__ = ["ChannelSettings", "ReplyRecord", "Storage", "MIGRATIONS"]
+
+#: Each entry upgrades the schema by one version. Never edit a released entry; append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE channel_settings (
+        platform TEXT NOT NULL, channel_id TEXT NOT NULL,
+        mode TEXT, cooldown_minutes REAL,
+        PRIMARY KEY (platform, channel_id)
+    );
+    CREATE TABLE replies (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL, channel_id TEXT NOT NULL, server_id TEXT,
+        message_id TEXT NOT NULL, author_id TEXT NOT NULL,
+        claim_id TEXT NOT NULL, action TEXT NOT NULL, tier TEXT NOT NULL, score REAL NOT NULL,
+        scores TEXT NOT NULL DEFAULT '{}', sent_id TEXT, ts REAL NOT NULL
+    );
+    CREATE INDEX replies_channel_ts ON replies (platform, channel_id, ts);
+    CREATE INDEX replies_author_ts ON replies (platform, author_id, ts);
+    CREATE INDEX replies_message ON replies (platform, message_id);
+    CREATE INDEX replies_sent ON replies (platform, sent_id);
+    CREATE TABLE feedback (
+        platform TEXT NOT NULL, reply_message_id TEXT NOT NULL, user_id TEXT NOT NULL,
+        claim_id TEXT, helpful INTEGER NOT NULL, ts REAL NOT NULL,
+        PRIMARY KEY (platform, reply_message_id, user_id)
+    );
+    CREATE TABLE processed (
+        platform TEXT NOT NULL, event_id TEXT NOT NULL, ts REAL NOT NULL,
+        PRIMARY KEY (platform, event_id)
+    );
+    CREATE TABLE decisions (
+        platform TEXT NOT NULL, message_id TEXT NOT NULL, channel_id TEXT NOT NULL,
+        claim_id TEXT, tier TEXT, action TEXT NOT NULL, reason TEXT NOT NULL,
+        scores TEXT NOT NULL DEFAULT '{}', ts REAL NOT NULL,
+        PRIMARY KEY (platform, message_id)
+    );
+    CREATE INDEX decisions_ts ON decisions (ts);
+    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """A channel's overrides; ``None`` means the configured default."""
+
+    mode: str | None = None
+    cooldown_minutes: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRecord:
+    """One answer (or 🔎 offer) the bot made."""
+
+    platform: str
+    channel_id: str
+    message_id: str
+    author_id: str
+    claim_id: str
+    action: str
+    tier: str
+    score: float
+    sent_id: str | None
+    ts: float
+
+
+class Storage:
+    """The bot's database. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Storage:
+        """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), timeout=30)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        await db.execute("PRAGMA busy_timeout=30000")
+        await db.execute("PRAGMA foreign_keys=ON")
+        storage = cls(db, path)
+        await storage._migrate()
+        return storage
+
+    async def close(self) -> None:
+        """Flush and close the database."""
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        # BEGIN IMMEDIATE takes the write lock first, so two processes starting together migrate once.
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = await (await self._db.execute("PRAGMA user_version")).fetchone()
+            version = row[0] if row else 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    await self._db.execute(statement)
+                await self._db.execute(f"PRAGMA user_version = {int(number)}")
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+
+    async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
+        cursor = await self._db.execute(sql, params)
+        await self._db.commit()
+        return cursor.rowcount
+
+    async def _one(self, sql: str, params: tuple[Any, ...]) -> sqlite3.Row | tuple | None:
+        return await (await self._db.execute(sql, params)).fetchone()
+
+    async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        return list(await (await self._db.execute(sql, params)).fetchall())
+
+    # ------------------------------------------------------------------------------------ key/value state
+
+    async def get_state(self, key: str) -> str | None:
+        """A small value stored by an adapter (sync token, device id, ...), or None."""
+        row = await self._one("SELECT value FROM state WHERE key = ?", (key,))
+        return row[0] if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        await self._write(
+            "INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------------------------ dedupe
+
+    async def mark_processed(self, platform: str, event_id: str, ts: float) -> bool:
+        """Record that an event was handled. True the first time, False for a repeat."""
+        changed = await self._write(
+            "INSERT OR IGNORE INTO processed (platform, event_id, ts) VALUES (?, ?, ?)", (platform, event_id, ts)
+        )
+        return changed == 1
+
+    async def prune(self, before_ts: float) -> None:
+        """Forget dedupe ids and decisions older than ``before_ts`` (replies and feedback stay)."""
+        await self._db.execute("DELETE FROM processed WHERE ts < ?", (before_ts,))
+        await self._db.execute("DELETE FROM decisions WHERE ts < ?", (before_ts,))
+        await self._db.commit()
+
+    # ------------------------------------------------------------------------------------ settings
+
+    async def channel_settings(self, platform: str, channel_id: str) -> ChannelSettings:
+        row = await self._one(
+            "SELECT mode, cooldown_minutes FROM channel_settings WHERE platform = ? AND channel_id = ?",
+            (platform, channel_id),
+        )
+        return ChannelSettings(*row) if row else ChannelSettings()
+
+    async def set_channel_settings(self, platform: str, channel_id: str, settings: ChannelSettings) -> None:
+        await self._write(
+            "INSERT INTO channel_settings (platform, channel_id, mode, cooldown_minutes) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(platform, channel_id) DO UPDATE SET mode = excluded.mode, "
+            "cooldown_minutes = excluded.cooldown_minutes",
+            (platform, channel_id, settings.mode, settings.cooldown_minutes),
+        )
+
+    # ------------------------------------------------------------------------------------ replies
+
+    async def log_reply(self, record: ReplyRecord, scores: dict[str, float], server_id: str | None) -> int:
+        cursor = await self._db.execute(
+            "INSERT INTO replies (platform, channel_id, server_id, message_id, author_id, claim_id, action, tier,"
+            " score, scores, sent_id, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.platform, record.channel_id, server_id, record.message_id, record.author_id, record.claim_id,
+             record.action, record.tier, record.score, json.dumps(scores), record.sent_id, record.ts),
+        )
+        await self._db.commit()
+        return int(cursor.lastrowid or 0)
+
+    async def set_sent_id(self, platform: str, message_id: str, action: str, sent_id: str) -> None:
+        await self._write(
+            "UPDATE replies SET sent_id = ? WHERE platform = ? AND message_id = ? AND action = ?",
+            (sent_id, platform, message_id, action),
+        )
+
+    async def replies_for_message(self, platform: str, message_id: str) -> list[ReplyRecord]:
+        rows = await self._all(
+            "SELECT platform, channel_id, message_id, author_id, claim_id, action, tier, score, sent_id, ts "
+            "FROM replies WHERE platform = ? AND message_id = ? ORDER BY id",
+            (platform, message_id),
+        )
+        return [ReplyRecord(*r) for r in rows]
+
+    async def reply_by_sent_id(self, platform: str, sent_id: str) -> ReplyRecord | None:
+        row = await self._one(
+            "SELECT platform, channel_id, message_id, author_id, claim_id, action, tier, score, sent_id, ts "
+            "FROM replies WHERE platform = ? AND sent_id = ? AND action = 'reply'",
+            (platform, sent_id),
+        )
+        return ReplyRecord(*row) if row else None
+
+    async def last_answer(self, platform: str, channel_id: str, claim_id: str) -> float | None:
+        """When the bot last answered or offered ``claim_id`` in this channel."""
+        row = await self._one(
+            "SELECT MAX(ts) FROM replies WHERE platform = ? AND channel_id = ? AND claim_id = ?",
+            (platform, channel_id, claim_id),
+        )
+        return row[0] if row and row[0] is not None else None
+
+    async def count_replies_since(self, platform: str, since: float, *, channel_id: str | None = None,
+                                  author_id: str | None = None) -> int:
+        """Answers (not 🔎 offers) since ``since`` in a channel or to an author."""
+        if channel_id is not None:
+            sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND channel_id = ? AND ts >= ? "
+                   "AND action = 'reply'")
+            params: tuple[Any, ...] = (platform, channel_id, since)
+        else:
+            sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND author_id = ? AND ts >= ? "
+                   "AND action = 'reply'")
+            params = (platform, author_id, since)
+        row = await self._one(sql, params)
+        return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------------------------ decisions
+
+    async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,
+                           tier: str | None, action: str, reason: str, scores: dict[str, float],
+                           ts: float) -> None:
+        """Remember why the bot did what it did with a message, for ``explain`` and stats."""
+        await self._write(
+            "INSERT OR REPLACE INTO decisions (platform, message_id, channel_id, claim_id, tier, action, reason,"
+            " scores, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (platform, message_id, channel_id, claim_id, tier, action, reason, json.dumps(scores), ts),
+        )
+
+    async def decision(self, platform: str, message_id: str) -> dict[str, Any] | None:
+        row = await self._one(
+            "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = ? AND message_id = ?",
+            (platform, message_id),
+        )
+        if row is None:
+            return None
+        return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3],
+                "scores": json.loads(row[4])}
+
+    async def near_misses(self, since: float, limit: int = 10) -> list[tuple[str, float, str]]:
+        """Messages that came closest to matching without an answer: (claim id, score, reason)."""
+        rows = await self._all(
+            "SELECT claim_id, json_extract(scores, '$.combined') AS s, reason FROM decisions "
+            "WHERE ts >= ? AND action = 'nothing' AND claim_id IS NOT NULL ORDER BY s DESC LIMIT ?",
+            (since, limit),
+        )
+        return [(r[0], float(r[1] or 0), r[2]) for r in rows]
+
+    # ------------------------------------------------------------------------------------ feedback
+
+    async def add_feedback(self, platform: str, reply_message_id: str, user_id: str, claim_id: str | None,
+                           helpful: bool, ts: float) -> None:
+        """Store (or change) one user's verdict on one answer."""
+        await self._write(
+            "INSERT INTO feedback (platform, reply_message_id, user_id, claim_id, helpful, ts) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(platform, reply_message_id, user_id) "
+            "DO UPDATE SET helpful = excluded.helpful, ts = excluded.ts",
+            (platform, reply_message_id, user_id, claim_id, int(helpful), ts),
+        )
+
+    async def feedback_rows(self) -> list[tuple[str, str, str, str | None, bool]]:
+        rows = await self._all("SELECT platform, reply_message_id, user_id, claim_id, helpful FROM feedback")
+        return [(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+    # ------------------------------------------------------------------------------------ stats
+
+    async def claim_stats(self, since: float) -> list[tuple[str, int, int, int]]:
+        """Per claim since ``since``: (claim id, answers, helpful votes, unhelpful votes)."""
+        rows = await self._all(
+            "SELECT r.claim_id, COUNT(DISTINCT r.id), "
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 1 AND f.ts >= ?), "
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 0 AND f.ts >= ?) "
+            "FROM replies r WHERE r.ts >= ? AND r.action = 'reply' GROUP BY r.claim_id ORDER BY 2 DESC",
+            (since, since, since),
+        )
+        return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    async def top_channels(self, since: float, limit: int = 5) -> list[tuple[str, str, int]]:
+        rows = await self._all(
+            "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= ? AND action = 'reply' "
+            "GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT ?",
+            (since, limit),
+        )
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    async def backup(self, target: Path) -> None:
+        """Copy the database to ``target`` with SQLite's online backup API (safe while running)."""
+        target_db = await aiosqlite.connect(str(target))
+        try:
+            await self._db.backup(target_db)
+        finally:
+            await target_db.close()
+
+    async def integrity_ok(self) -> bool:
+        row = await self._one("PRAGMA integrity_check", ())
+        return bool(row and row[0] == "ok")
