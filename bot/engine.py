@@ -8,18 +8,21 @@ reaches the database only through :class:`~bot.storage.Storage`.
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import metrics
 from .brain import Brain, build_brain
 from .commands import CommandHandler
 from .config import Config
 from .errors import KnowledgeError
 from .kb.loader import KnowledgeBase
-from .kb.models import AutoReply, Claim
+from .kb.models import Claim
 from .match.embed import StaticEmbedder
 from .match.matcher import MatchResult
+from .match.normalise import MAX_INPUT_CHARS
 from .messages import (
     HELPFUL_EMOJI,
     SEARCH_EMOJI,
@@ -155,8 +158,17 @@ class Engine:
 
     async def handle_message(self, msg: Message) -> list[Action]:
         """Decide what to do with one chat message: reply, react with 🔎, or nothing (with a reason)."""
+        started = time.perf_counter()  # for the latency metric only; decisions use msg.timestamp
+        metrics.MESSAGES.labels(msg.platform).inc()
+        actions = await self._handle_message(msg)
+        metrics.LATENCY.observe(time.perf_counter() - started)
+        return actions
+
+    async def _handle_message(self, msg: Message) -> list[Action]:
         if msg.author_is_bot:
             return [Nothing("the author is a bot")]
+        if len(msg.text) > MAX_INPUT_CHARS:
+            return [Nothing("too long to be a chat message (a paste or spam)")]
         brain = self._brain
         level = 2 if msg.addressed_to_bot else brain.matcher.gate_level(msg.text)
         context_active = self._channel_context(msg, level == 2)
@@ -170,9 +182,14 @@ class Engine:
             dedupe_key = msg.message_id
         if not await self.storage.mark_processed(msg.platform, dedupe_key, msg.timestamp):
             return [Nothing("message already handled")]
+        metrics.GATED.labels(msg.platform).inc()
         result = brain.matcher.match(msg.text, context_active=context_active, gate_level=level)
+        if result.tier is not None:
+            metrics.MATCHED.labels(msg.platform, result.tier.value).inc()
         action = await self._act(msg, result, brain)
         kind = type(action).__name__.lower()
+        if kind != "nothing":
+            metrics.ACTIONS.labels(msg.platform, kind).inc()
         reason = action.reason if isinstance(action, Nothing) else result.reason
         await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id,
                                         result.best.claim_id if result.best else None,
@@ -209,6 +226,7 @@ class Engine:
         )
         decision = decide(facts, pcfg)
         if decision.action == "nothing":
+            metrics.SUPPRESSED.labels(msg.platform, decision.rule).inc()
             return Nothing(f"{decision.reason} ({claim.id})")
         record = ReplyRecord(msg.platform, msg.channel_id, msg.message_id, msg.author_id, claim.id,
                              decision.action, tier.value, result.best.combined, None, msg.timestamp)
@@ -257,6 +275,7 @@ class Engine:
             return False
         await self.storage.add_feedback(feedback.platform, feedback.reply_message_id, feedback.user_id,
                                         reply.claim_id, feedback.helpful, feedback.timestamp)
+        metrics.FEEDBACK.labels(feedback.platform, "yes" if feedback.helpful else "no").inc()
         log.info("feedback", extra={"event": "feedback", "platform": feedback.platform,
                                     "claim": reply.claim_id, "helpful": feedback.helpful})
         return True
@@ -266,7 +285,3 @@ class Engine:
     async def handle_command(self, cmd: Command) -> Answer:
         """Answer a user command (see :data:`bot.messages.COMMANDS`)."""
         return await self.commands.handle(cmd)
-
-    def auto_reply_of(self, claim_id: str) -> AutoReply | None:
-        claim = self.kb.claims.get(claim_id)
-        return claim.auto_reply if claim else None

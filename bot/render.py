@@ -144,7 +144,7 @@ def console_text(answer: Answer) -> str:
 # ---------------------------------------------------------------------------------------------- shared
 
 
-def _plain_lines(answer: Answer, esc) -> list[str]:  # noqa: ANN001 - a str -> str escaper
+def _plain_lines(answer: Answer, esc) -> list[str]:
     if isinstance(answer, Notice):
         return [esc(answer.title), *(f"  {esc(line)}" for line in answer.lines)]
     if isinstance(answer, ClaimList):

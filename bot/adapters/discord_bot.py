@@ -7,7 +7,9 @@ Theory of operation:
   ``Reply`` becomes a reply with an embed and buttons (``mention_author=False``; with ``thread_mode`` the
   answer goes into a new thread on the message), ``React`` adds 🔎. Cooldowns, caps, modes, bots and edits
   are the engine's business; the adapter only drops what it cannot translate (its own messages, system
-  messages, messages without text) and channels outside ``channel_ids``.
+  messages, messages without text) and channels outside ``channel_ids``. discord.py handles each event in
+  its own task, so the adapter hands messages and reactions to the engine one at a time, in gateway order:
+  a burst cannot slip past the caps between the engine's count and its write.
 * **Nobody gets pinged.** The client is built with ``AllowedMentions.none()``; answers escape user text.
 * **Degrade, don't die.** Without the privileged message-content intent Discord closes the gateway with
   4014; the adapter logs how to enable it and reconnects without it, so slash commands and mentions keep
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -130,6 +133,9 @@ class DiscordAdapter:
         self._connected = False
         self._synced = False
         self._ready = asyncio.Event()
+        #: discord.py runs every event handler as its own task; the engine reads counters and then writes them,
+        #: so decisions are taken one at a time, in gateway order (sending stays concurrent).
+        self._decide = asyncio.Lock()
         self.status.update(connected=False, message_content=None)
 
     # ---------------------------------------------------------------------------------- lifecycle
@@ -217,7 +223,9 @@ class DiscordAdapter:
         self.status["connected"] = value
         if value and client is not None:
             self._ready.set()
-            self.status.update(guilds=len(client.guilds), latency_ms=round(client.latency * 1000, 1),
+            latency = client.latency
+            self.status.update(guilds=len(client.guilds),
+                               latency_ms=round(latency * 1000, 1) if math.isfinite(latency) else None,
                                shards=sorted(getattr(client, "shards", {}) or [0]))
 
     async def _setup(self, client: discord.Client) -> None:
@@ -280,7 +288,9 @@ class DiscordAdapter:
                 message.reference.message_id else None,
                 is_edit=is_edit, addressed_to_bot=addressed,
             )
-            await self._perform(await self.engine.handle_message(msg))
+            async with self._decide:
+                actions = await self.engine.handle_message(msg)
+            await self._perform(actions)
         finally:
             self.handled.append(("edit" if is_edit else "message", message.id))
 
@@ -299,7 +309,9 @@ class DiscordAdapter:
                 server_id=str(payload.guild_id) if payload.guild_id else None,
                 user_is_bot=bool(user and user.bot),
             )
-            await self._perform(await self.engine.handle_reaction(reaction))
+            async with self._decide:
+                actions = await self.engine.handle_reaction(reaction)
+            await self._perform(actions)
         finally:
             self.handled.append(("reaction", payload.message_id))
 

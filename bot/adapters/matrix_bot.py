@@ -6,9 +6,10 @@ Theory of operation:
   token (or logs in once and stores them); the end-to-end key store lives in ``store_dir``.
 * **No history replay.** The first start makes an initial sync and answers nothing from it. Every sync's
   ``next_batch`` is saved in Footnote's database after its events are handled, and the next start
-  resumes from it with ``full_state=True``. Events older than start-up, or older than the bot's own
-  join (a rejoin returns history), are skipped, and every event id goes through
-  ``storage.mark_processed`` first, so nothing is answered twice, even across restarts.
+  resumes from it with ``full_state=True``, so messages sent while the bot was down are still answered
+  if they are at most ``catch_up_seconds`` old. Events from before the bot's own join (a rejoin returns
+  history) are skipped, and every event id goes through ``storage.mark_processed`` first, so nothing is
+  answered twice, even across restarts.
 * **Translate, never decide.** Messages become :class:`~bot.messages.Message` or
   :class:`~bot.messages.Command`, reactions become :class:`~bot.messages.Reaction`; the engine's
   actions become ``m.notice`` replies or ``m.reaction`` annotations (see :mod:`.matrix_events`).
@@ -53,7 +54,7 @@ class MatrixAdapter:
 
     def __init__(self, engine: Engine, storage: Storage, config: MatrixConfig, *, store_dir: Path,
                  status: dict[str, Any] | None = None, sync_timeout_ms: int = 30_000,
-                 max_backoff: float = 30.0) -> None:
+                 max_backoff: float = 30.0, catch_up_seconds: float = 600.0) -> None:
         """Prepare the adapter; nothing touches the network before :meth:`start`.
 
         Args:
@@ -64,6 +65,7 @@ class MatrixAdapter:
             status: a dict the adapter keeps up to date (``connected``, ``last_sync``, ``rooms``...).
             sync_timeout_ms: long-poll time of each sync.
             max_backoff: longest wait, in seconds, between reconnection attempts.
+            catch_up_seconds: on a restart, answer missed messages up to this old (never on a first start).
         """
         if not config.homeserver or not config.user_id:
             raise SessionError("matrix.homeserver and matrix.user_id are required to run on Matrix")
@@ -74,6 +76,7 @@ class MatrixAdapter:
         self.status: dict[str, Any] = status if status is not None else {}
         self.sync_timeout_ms = sync_timeout_ms
         self.max_backoff = max_backoff
+        self.catch_up_ms = int(catch_up_seconds * 1000)
         self.user_id = config.user_id
         self._client: AsyncClient | None = None
         self._sender: Sender | None = None
@@ -82,6 +85,7 @@ class MatrixAdapter:
         self._closing = False
         self._connected = False
         self._started_ms = 0
+        self._floor_ms = 0  # events older than this are history, never answered
         self._pending: list[tuple[str, MegolmEvent, int]] = []  # undecryptable events to retry
         self._answer_rooms: set[str] = set()
 
@@ -157,6 +161,7 @@ class MatrixAdapter:
         self.status.update(user_id=self.user_id, device_id=client.device_id, login=how)
         self._answer_rooms = await self._rooms.resolve_rooms()
         since = await self.storage.get_state(state_key(self.user_id, "next_batch"))
+        self._floor_ms = self._started_ms - (self.catch_up_ms if since else 0)
         await self._sync_loop(since)
 
     # ---------------------------------------------------------------------------------- sync
@@ -218,7 +223,7 @@ class MatrixAdapter:
         for room_id, info in resp.rooms.join.items():
             for event in info.state:
                 rooms.observe_state(room_id, event)
-            floor = max(self._started_ms, rooms.own_join_ts(info.timeline.events))
+            floor = max(self._floor_ms, rooms.own_join_ts(info.timeline.events))
             for event in info.timeline.events:
                 rooms.observe_state(room_id, event)
                 if replay or event.server_timestamp < floor:

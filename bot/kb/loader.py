@@ -19,6 +19,8 @@ from .models import Claim, Source, TopicSettings
 __all__ = ["KnowledgeBase", "load_knowledge", "LoadReport"]
 
 Path_ = tuple[str | int, ...]
+#: Safe loading only (no arbitrary Python objects); libyaml's C implementation when available.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,13 @@ def _parse(path: Path, rel: str, problems: list[str]) -> tuple[Any, _LineIndex] 
         problems.append(f"{rel}: cannot read the file ({exc})")
         return None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        # One parse gives both the node tree (for line numbers) and the data; the C loader when present.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{rel}:{mark.line + 1}:{mark.column + 1}" if mark else rel
@@ -146,6 +153,7 @@ def load_knowledge(dirs: list[Path]) -> tuple[KnowledgeBase, LoadReport]:
     sources: dict[str, Source] = {}
     topic: TopicSettings | None = None
     files: dict[str, Path] = {}
+    known_ids: set[str] = set()  # every claim file seen, valid or not, so one bad file doesn't cascade
 
     if not dirs:
         raise KnowledgeError(["no knowledge directory configured (knowledge.bundled is off and extra_dirs empty)"])
@@ -195,6 +203,7 @@ def load_knowledge(dirs: list[Path]) -> tuple[KnowledgeBase, LoadReport]:
         claims_dir = root / "claims"
         for path in sorted(claims_dir.glob("*.y*ml")) if claims_dir.is_dir() else []:
             rel = _rel(path, root)
+            known_ids.add(path.stem)
             parsed = _parse(path, rel, problems)
             if parsed is None:
                 continue
@@ -228,7 +237,7 @@ def load_knowledge(dirs: list[Path]) -> tuple[KnowledgeBase, LoadReport]:
         if len(set(claim.sources)) != len(claim.sources):
             problems.append(f"{rel}:{lines.line(('sources',))} sources: a source is listed twice")
         for i, related in enumerate(claim.related):
-            if related not in claims:
+            if related not in claims and related not in known_ids:
                 problems.append(f"{rel}:{lines.line(('related', i))} related[{i}]: no entry with id '{related}'")
     if topic is None:
         problems.append(f"{dirs[0]}/topic.yaml: missing (it lists the gate_terms that put a message on topic)")

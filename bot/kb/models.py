@@ -154,7 +154,7 @@ class Claim(_Strict):
 
     @field_validator("auto_reply")
     @classmethod
-    def _topics_never_auto_reply(cls, value: AutoReply, info) -> AutoReply:  # noqa: ANN001
+    def _topics_never_auto_reply(cls, value: AutoReply, info) -> AutoReply:
         if info.data.get("verdict") == Verdict.TOPIC and value != AutoReply.OFF:
             raise ValueError("a topic entry (verdict: topic) must have auto_reply: off")
         return value

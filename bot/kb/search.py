@@ -57,11 +57,14 @@ class EntrySearch:
         if query.lower() in claims:
             return claims[query.lower()]
         processed = utils.default_process(query)
-        hit = process.extractOne(processed, self._keys, scorer=fuzz.ratio, score_cutoff=85, processor=None)
-        if hit is None and len(processed.split()) <= 3:
-            hit = process.extractOne(processed, self._keys, scorer=fuzz.WRatio, score_cutoff=86, processor=None)
-        if hit is not None:
-            return claims[self._owner[hit[2]]]
+        hits = process.extract(processed, self._keys, scorer=fuzz.ratio, score_cutoff=85, processor=None, limit=10)
+        if not hits and len(processed.split()) <= 3:
+            hits = process.extract(processed, self._keys, scorer=fuzz.WRatio, score_cutoff=86, processor=None,
+                                   limit=10)
+        if hits:
+            # The best score wins; on a tie a topic entry ("sesame") beats a claim that mentions it.
+            best = max(hits, key=lambda h: (h[1], claims[self._owner[h[2]]].is_topic))
+            return claims[self._owner[best[2]]]
         if fallback is not None:
             found = fallback(query)
             if found:

@@ -55,7 +55,7 @@ class Routes:
         self.fake = fake
 
     async def me(self, request: web.Request) -> web.Response:
-        return json_response(self.fake.userjson_response(self.fake.me))
+        return json_response(self.fake.user_json(self.fake.me))
 
     async def application(self, request: web.Request) -> web.Response:
         fake = self.fake
@@ -81,6 +81,7 @@ class Routes:
         guild_id = int(guild) if guild else None
         registered = []
         for command in await request.json():
+            command = dict({"description": "", "options": [], "type": 1}, **command)
             command = dict(command, id=str(self.fake.ids.next()), application_id=str(self.fake.application_id),
                            version="1")
             if guild_id is not None:
@@ -131,7 +132,7 @@ class Routes:
         thread = FakeChannel(int(request.match_info["message"]), parent.guild_id, body.get("name", "thread"),
                              type=11, parent_id=parent.id, owner_id=self.fake.me.id)
         self.fake.guilds[parent.guild_id].channels[thread.id] = thread
-        data = self.fake.channeljson_response(thread)
+        data = self.fake.channel_json(thread)
         await self.fake.dispatch("THREAD_CREATE", dict(data, newly_created=True), guild_id=parent.guild_id)
         return json_response(data, status=201)
 

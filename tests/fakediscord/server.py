@@ -90,7 +90,7 @@ class FakeDiscord(UserActions):
     async def start(self) -> FakeDiscord:
         """Bind a free port on 127.0.0.1 and serve."""
         app = web.Application(middlewares=[self._record_middleware])
-        app.router.add_get("/gateway", lambda request: handle_gateway(self, request))
+        app.router.add_get("/gateway", self._gateway)
         add_rest_routes(app, self, API_PREFIX)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
@@ -100,6 +100,9 @@ class FakeDiscord(UserActions):
         self.base_url = f"http://127.0.0.1:{port}{API_PREFIX}"
         self.gateway_url = f"ws://127.0.0.1:{port}/gateway"
         return self
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        return await handle_gateway(self, request)
 
     async def stop(self) -> None:
         """Close every socket and the server."""

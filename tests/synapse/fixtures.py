@@ -107,11 +107,11 @@ class BotRunner:
         self._task: asyncio.Task[None] | None = None
 
     def config(self) -> Config:
-        """Footnote's config for the bot: password login, generous caps so tests are not throttled."""
+        """Footnote's config for the bot: password login, no cooldown and generous caps (tests repeat claims)."""
         matrix = MatrixConfig(homeserver=self.server.url, user_id=self.account.user_id,
                               password=self.account.password, **self.matrix_options)
         return Config(database=self.workdir / "footnote.sqlite3", matrix=matrix,
-                      policy=PolicyConfig(channel_per_hour=100, user_per_hour=100))
+                      policy=PolicyConfig(cooldown_minutes=0, channel_per_hour=100, user_per_hour=100))
 
     async def start(self, timeout: float = 30.0) -> None:
         """Open the app, start the adapter and wait until its first sync has been handled."""

@@ -151,6 +151,11 @@ class MatrixUser:
         await self.wait_joined(resp.room_id, self.user_id)
         return resp.room_id
 
+    async def join(self, room_id: str) -> None:
+        """Join ``room_id`` and wait until this client has synced the join."""
+        await self.client.join(room_id)
+        await self.wait_joined(room_id, self.user_id)
+
     async def send(self, room_id: str, content: dict[str, Any], event_type: str = "m.room.message") -> str:
         """Send an event (encrypted if the room is); return its event id."""
         resp = await self.client.room_send(room_id, event_type, content, ignore_unverified_devices=True)

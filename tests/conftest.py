@@ -1,0 +1,72 @@
+"""Shared fixtures: a real engine on the bundled knowledge base and a temporary database."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.brain import Brain, build_brain
+from bot.config import BUNDLED_KNOWLEDGE, Config
+from bot.engine import Engine
+from bot.match.embed import load_embedder
+from bot.storage import Storage
+from bot.messages import Command, Message, Reaction
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    """The default configuration with a database in a temporary directory."""
+    return Config(database=tmp_path / "footnote.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def brain() -> Brain:
+    """The bundled knowledge base with its indexes, built once for the whole test session."""
+    return build_brain([BUNDLED_KNOWLEDGE], Config().match)[0]
+
+
+@pytest.fixture
+async def app(config: Config, brain: Brain) -> AsyncIterator[App]:
+    """A running Footnote core (engine + a fresh database) on the bundled knowledge base."""
+    storage = await Storage.open(config.database)
+    try:
+        yield App(config=config, engine=Engine(brain, storage, config, load_embedder()), storage=storage,
+                  report=None)  # type: ignore[arg-type]
+    finally:
+        await storage.close()
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled knowledge directory."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(BUNDLED_KNOWLEDGE, target)
+    return target
+
+
+def message(text: str, *, channel: str = "general", author: str = "alice", ts: float = 1_700_000_000.0,
+            message_id: str | None = None, **kw: object) -> Message:
+    """A chat message with sensible defaults and a fresh id."""
+    return Message(platform="test", channel_id=channel, author_id=author,
+                   message_id=message_id or f"m{next(_ids)}", text=text, timestamp=ts, **kw)
+
+
+def command(name: str, args: str = "", *, moderator: bool = False, channel: str = "general",
+            ts: float = 1_700_000_000.0, **kw: object) -> Command:
+    return Command(name=name, args=args, platform="test", channel_id=channel, author_id="mod" if moderator else
+                   "alice", timestamp=ts, is_moderator=moderator, **kw)
+
+
+def reaction(message_id: str, emoji: str, *, user: str = "bob", ts: float = 1_700_000_100.0,
+             channel: str = "general", **kw: object) -> Reaction:
+    return Reaction(platform="test", channel_id=channel, message_id=message_id, user_id=user, emoji=emoji,
+                    timestamp=ts, **kw)

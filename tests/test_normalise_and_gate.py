@@ -1,0 +1,49 @@
+"""Cleaning text and the topic gate."""
+
+from __future__ import annotations
+
+from bot.match.gate import TopicGate
+from bot.match.normalise import MAX_TEXT_CHARS, normalise, stem, tokens
+
+
+def test_urls_mentions_code_and_quotes_are_removed():
+    """Only the author's own words are matched."""
+    text = ("> the bot said: social credit is a myth\n<@1234> look https://example.com/social-credit "
+            "```social credit code``` `inline` really?")
+    assert normalise(text) == "look really"
+
+
+def test_matrix_reply_fallback_is_removed():
+    """Matrix <mx-reply> quotes of the bot's own words are not matched again."""
+    assert normalise("<mx-reply><blockquote>social credit</blockquote></mx-reply>thanks") == "thanks"
+
+
+def test_invisible_and_direction_characters_are_removed():
+    """Zero-width spaces and RTL overrides can't hide a word from the matcher."""
+    assert normalise("so\u200bcial cr\u202eedit") == "social credit"
+
+
+def test_unicode_is_folded():
+    """Full-width letters and case differences compare equal."""
+    assert normalise("ＳＯＣＩＡＬ Credit") == "social credit"
+
+
+def test_length_is_capped_before_work():
+    """A 1 MB message is cut down before any matching."""
+    assert len(normalise("word " * 200_000)) <= MAX_TEXT_CHARS
+
+
+def test_stemming_merges_simple_forms():
+    """banned/ban, scores/score, cities/city match."""
+    assert stem("banned") == stem("ban") == "ban"
+    assert stem("scores") == "score" and stem("cities") == "city"
+    assert "the" not in tokens("the social credit")
+
+
+def test_gate_tolerates_one_typo_in_long_words():
+    """'scoial credit' and 'blacklsit' still count; unrelated words don't."""
+    gate = TopicGate(["social credit", "blacklist", "sesame"], ["score"])
+    assert gate.level("the blacklsit thing") == TopicGate.STRONG
+    assert gate.level("my score went up") == TopicGate.WEAK
+    assert gate.level("how do I install ubuntu") == TopicGate.NONE
+    assert gate.level("Social Credit!") == TopicGate.STRONG
