@@ -13,7 +13,6 @@ INSTALL_TEST := $(PIP) install --disable-pip-version-check -q -e '.[test]'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(PY)
 	$(INSTALL_RUN)

@@ -32,6 +32,7 @@ def _config_path(arg: str | None) -> Path | None:
 
 def _load(args: argparse.Namespace) -> Config:
     config = load_config(_config_path(args.config))
+    setup_logging(args.log_format or config.log_format, config.log_level)
     extra = getattr(args, "dir", None)
     if extra:
         config = config.model_copy(update={"knowledge": config.knowledge.model_copy(

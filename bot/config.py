@@ -37,6 +37,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "FOOTNOTE_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
     "FOOTNOTE_MATRIX_PASSWORD": ("matrix", "password"),
     "FOOTNOTE_DATABASE": ("database",),
+    "FOOTNOTE_METRICS_ENABLED": ("metrics", "enabled"),
+    "FOOTNOTE_LOG_FORMAT": ("log_format",),
 }
 
 

@@ -7,6 +7,7 @@ reaches the database only through :class:`~bot.storage.Storage`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -99,6 +100,9 @@ class Engine:
         self._context: OrderedDict[tuple[str, str], _ChannelContext] = OrderedDict()
         self.last_reload: ReloadResult = ReloadResult(ok=True, claims=len(brain.kb.claims))
         self.commands = CommandHandler(self)
+        # Policy reads counts and then writes a reply row: concurrent events (discord.py runs each in its own
+        # task) must not both pass a cap or both answer one 🔎, so decisions that touch storage take turns.
+        self._decide_lock = asyncio.Lock()
 
     # ---------------------------------------------------------------------------------- knowledge
 
@@ -174,6 +178,10 @@ class Engine:
         context_active = self._channel_context(msg, level == 2)
         if level == 0 and not context_active:
             return [Nothing("not about social credit")]
+        async with self._decide_lock:
+            return await self._decide(msg, brain, level, context_active)
+
+    async def _decide(self, msg: Message, brain: Brain, level: int, context_active: bool) -> list[Action]:
         if msg.is_edit:
             if await self.storage.replies_for_message(msg.platform, msg.message_id):
                 return [Nothing("edit of a message already answered")]
@@ -246,6 +254,10 @@ class Engine:
         """🔎 on a message the bot offered to answer -> the answer; 👍/👎 on an answer -> stored feedback."""
         if reaction.user_is_bot:
             return []
+        async with self._decide_lock:
+            return await self._reaction(reaction)
+
+    async def _reaction(self, reaction: Reaction) -> list[Action]:
         if reaction.emoji == SEARCH_EMOJI:
             records = await self.storage.replies_for_message(reaction.platform, reaction.message_id)
             offered = [r for r in records if r.action == "react"]

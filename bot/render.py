@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 
-from .kb.models import Claim, Source, Verdict
+from .kb.models import Source, Verdict
 from .messages import Answer, ClaimAnswer, ClaimList, Explanation, Notice
 
 __all__ = [
@@ -54,8 +54,10 @@ def escape_markdown(text: str) -> str:
 
 
 def source_line(source: Source) -> tuple[str, str, str]:
-    """(publisher, year, url) for a source; year is '' when unknown."""
-    return source.publisher, source.year, str(source.url)
+    """(publisher, year, url) for a source; year is '' when unknown. The publisher loses any
+    parenthesised note ("MERICS (commentary, first published by ...)" -> "MERICS") to stay short in chat."""
+    publisher = source.publisher.split(" (", 1)[0].strip() or source.publisher
+    return publisher, source.year, str(source.url)
 
 
 def _publisher_year(source: Source) -> str:
@@ -67,10 +69,6 @@ def _shown_sources(answer: ClaimAnswer) -> tuple[Source, ...]:
     return answer.sources if answer.full else answer.sources[:CHAT_SOURCES]
 
 
-def _heading(claim: Claim) -> str:
-    return claim.verdict.label if claim.is_topic else f"{claim.verdict.label}"
-
-
 # ---------------------------------------------------------------------------------------------- Discord
 
 
@@ -78,7 +76,7 @@ def discord_markdown(answer: Answer) -> str:
     """Discord Markdown, at most 2,000 characters."""
     if isinstance(answer, ClaimAnswer):
         claim = answer.claim
-        parts = [f"**{_heading(claim)}:** {escape_markdown(claim.claim)}", escape_markdown(claim.summary)]
+        parts = [f"**{claim.verdict.label}:** {escape_markdown(claim.claim)}", escape_markdown(claim.summary)]
         if answer.full:
             parts.append(escape_markdown(claim.context))
         links = [f"[{escape_markdown(_publisher_year(s))}](<{s.url}>)" for s in _shown_sources(answer)]
@@ -103,8 +101,8 @@ def matrix_message(answer: Answer) -> tuple[str, str]:
     if isinstance(answer, ClaimAnswer):
         claim = answer.claim
         sources = _shown_sources(answer)
-        plain = [f"{_heading(claim)}: {claim.claim}", claim.summary]
-        rich = [f"<p><strong>{esc(_heading(claim))}:</strong> {esc(claim.claim)}</p>", f"<p>{esc(claim.summary)}</p>"]
+        plain = [f"{claim.verdict.label}: {claim.claim}", claim.summary]
+        rich = [f"<p><strong>{esc(claim.verdict.label)}:</strong> {esc(claim.claim)}</p>", f"<p>{esc(claim.summary)}</p>"]
         if answer.full:
             plain.append(claim.context)
             rich.append(f"<p>{esc(claim.context)}</p>")
@@ -130,7 +128,7 @@ def console_text(answer: Answer) -> str:
     """Plain text for the terminal."""
     if isinstance(answer, ClaimAnswer):
         claim = answer.claim
-        out = [f"[{_heading(claim)}] {claim.claim}", claim.summary]
+        out = [f"[{claim.verdict.label}] {claim.claim}", claim.summary]
         if answer.full:
             out.append("")
             out.append(claim.context)

@@ -14,8 +14,8 @@ from bot.brain import Brain, build_brain
 from bot.config import BUNDLED_KNOWLEDGE, Config
 from bot.engine import Engine
 from bot.match.embed import load_embedder
-from bot.storage import Storage
 from bot.messages import Command, Message, Reaction
+from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -62,7 +62,8 @@ class MatrixAdapter:
             storage: Footnote's database; the adapter keeps its session and sync token there.
             config: the ``matrix`` section (homeserver, user id, token or password, rooms, allow-list).
             store_dir: directory for the end-to-end encryption key store (created if missing).
-            status: a dict the adapter keeps up to date (``connected``, ``last_sync``, ``rooms``...).
+            status: a dict the adapter keeps up to date for /healthz: ``state`` (``connected``,
+                ``reconnecting``, ``stopped``), ``connected``, ``last_sync``, ``rooms``, ``device_id``.
             sync_timeout_ms: long-poll time of each sync.
             max_backoff: longest wait, in seconds, between reconnection attempts.
             catch_up_seconds: on a restart, answer missed messages up to this old (never on a first start).
@@ -99,6 +100,7 @@ class MatrixAdapter:
             log.info("matrix: %s", "connected" if value else "disconnected; will reconnect")
         self._connected = value
         self.status["connected"] = value
+        self.status["state"] = "connected" if value else ("stopped" if self._closing else "reconnecting")
 
     # ---------------------------------------------------------------------------------- lifecycle
 
@@ -144,13 +146,12 @@ class MatrixAdapter:
         await asyncio.sleep(wait)
         return min(wait * 2, self.max_backoff)
 
-    async def _run(self) -> None:
-        self._started_ms = int(time.time() * 1000)
-        client = self._client = self._new_client()
-        self._sender = Sender(client, max_wait=self.max_backoff)
-        self._rooms = RoomTracker(client, self.config, self.user_id)
+    async def _login(self) -> None:
+        """Log in, waiting out a homeserver that is down; a refusal (SessionError) is final."""
+        client = self._client
+        assert client is not None
         wait = 0.5
-        while True:  # log in; a homeserver that is down is waited for, a refusal is final
+        while True:
             try:
                 how = await login(client, self.config, self.storage)
                 break
@@ -159,6 +160,13 @@ class MatrixAdapter:
                             type(exc).__name__, wait)
                 wait = await self._backoff(wait)
         self.status.update(user_id=self.user_id, device_id=client.device_id, login=how)
+
+    async def _run(self) -> None:
+        self._started_ms = int(time.time() * 1000)
+        client = self._client = self._new_client()
+        self._sender = Sender(client, max_wait=self.max_backoff)
+        self._rooms = RoomTracker(client, self.config, self.user_id)
+        await self._login()
         self._answer_rooms = await self._rooms.resolve_rooms()
         since = await self.storage.get_state(state_key(self.user_id, "next_batch"))
         self._floor_ms = self._started_ms - (self.catch_up_ms if since else 0)
@@ -184,7 +192,7 @@ class MatrixAdapter:
                 if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN":
                     log.warning("matrix: the access token was revoked; logging in again")
                     await self.storage.set_state(state_key(self.user_id, "access_token"), "")
-                    await login(client, self.config, self.storage)
+                    await self._login()
                 else:
                     log.warning("matrix: sync error (%s); retrying in %.1f s", resp, wait)
                     wait = await self._backoff(wait)

@@ -1,0 +1,91 @@
+"""What can be checked of the Docker image and the docs without a Docker engine."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from bot.cli import build_parser
+from bot.config import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _makefile_install() -> str:
+    line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("INSTALL_RUN"))
+    return line.split("$(PIP)", 1)[1].strip()
+
+
+def test_dockerfile_installs_exactly_as_make_run_does():
+    """The image's pip install is the Makefile's INSTALL_RUN, so CI tests what the image runs."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"RUN pip {_makefile_install()}" in dockerfile
+
+
+def test_dockerfile_copies_files_that_exist_and_runs_the_bot():
+    """Every COPY source exists; non-root user, /data volume, healthcheck and the run command are set."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
+    assert re.search(r"^USER footnote$", dockerfile, re.M)
+    assert 'VOLUME ["/data"]' in dockerfile and "/healthz" in dockerfile
+    assert dockerfile.rstrip().endswith('CMD ["python", "-m", "bot", "run"]')
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert ".venv" in ignored and ".git" in ignored
+
+
+def test_bundled_model_is_in_the_package_data():
+    """The embedding model ships inside the package, so the image needs no network at run time."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert '"model/*"' in pyproject
+    assert (ROOT / "bot" / "model" / "model.safetensors").stat().st_size > 1_000_000
+
+
+def test_config_example_documents_every_key():
+    """config.example.yaml loads, and every configuration key appears in it."""
+    from bot.config import load_config
+
+    load_config(ROOT / "config.example.yaml", environ={})
+    example = yaml.safe_load((ROOT / "config.example.yaml").read_text())
+
+    def keys(model: type, data: dict, prefix: str = "") -> list[str]:
+        missing = []
+        for name, field in model.model_fields.items():
+            if name not in data:
+                missing.append(prefix + name)
+            annotation = field.annotation
+            inner = getattr(annotation, "__args__", (annotation,))
+            sub = next((a for a in inner if isinstance(a, type) and hasattr(a, "model_fields")), None)
+            if sub is not None and isinstance(data.get(name), dict):
+                missing += keys(sub, data[name], f"{prefix}{name}.")
+        return missing
+
+    assert keys(Config, example) == []
+
+
+def test_readme_gives_the_two_commands_and_every_cli_command():
+    """The README says `make run` and `make test` and documents each CLI command."""
+    readme = (ROOT / "README.md").read_text()
+    assert "make run" in readme and "make test" in readme
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public API
+    for name in commands:
+        assert f"python -m bot {name}" in readme, name
+
+
+def test_ci_runs_make_test():
+    """.ci/run calls `make test`, and fails when it fails (set -e)."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in script and "set -euo pipefail" in script
+
+
+def test_help_works():
+    """`python -m bot --help` lists the commands."""
+    out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "console" in out.stdout and "kb" in out.stdout
