@@ -57,6 +57,9 @@ def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
     from .app import open_app
 
     config = config or _load(args)
+    if (args.log_format or config.log_format) == "text":
+        # In a terminal chat the per-decision log lines would drown the conversation.
+        logging.getLogger("footnote.engine").setLevel(logging.WARNING)
 
     async def go() -> None:
         async with open_app(config) as app:

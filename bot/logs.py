@@ -82,5 +82,3 @@ def setup_logging(fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # The engine logs each decision at INFO; the console chat keeps them quiet unless asked.
-    logging.getLogger("footnote.engine").setLevel(logging.WARNING if fmt == "text" else level)

@@ -29,6 +29,8 @@ SPACING = 0.001  # 10,000 messages in ten simulated seconds
 #: One message in 25 states a claim (400 in all). Chatter right after a claim is scored too (the channel is
 #: on topic), so denser claims mostly cost SQLite time, not coverage.
 CLAIM_EVERY = 25
+#: One in 50 is a near miss from the dev set (other meanings of "credit", China talk without a claim).
+NEAR_MISS_EVERY = 50
 CHANNEL = "flood"
 #: Claim messages are shared between a few people; "spammer" posts half of them, so the per-person cap binds.
 CLAIM_AUTHORS = ("spammer", "bob", "spammer", "carol", "spammer", "dave")
@@ -36,6 +38,8 @@ CHATTER = (
     "lol", "anyone up for ranked tonight?", "brb coffee", "did you see the match yesterday",
     "my cat just knocked over my monitor", "what time is the meeting", "good morning everyone",
     "ok that's hilarious", "can someone review my PR", "the new patch notes are out",
+    "who wants pizza", "that build is broken again", "gg", "see you all tomorrow", "nice one",
+    "is the server down for anyone else", "I finally finished that book", "raining here all week",
 )
 MEMORY_BUDGET = 5 * 1024 * 1024  # bytes of growth allowed between the 2nd and the 10th thousand
 
@@ -65,9 +69,8 @@ def _dev_texts() -> tuple[list[str], list[str]]:
 
 
 def _flood_messages(rng: random.Random) -> list[Message]:
-    """10,000 messages, 1 ms apart: one in 25 a claim, the rest chatter; every 20th repeats an earlier id."""
+    """10,000 messages, 1 ms apart: claims, near misses and chatter; every 20th repeats an earlier id."""
     claims, negatives = _dev_texts()
-    chatter = list(CHATTER) + negatives
     out: list[Message] = []
     for i in range(TOTAL):
         ts = T0 + i * SPACING
@@ -78,8 +81,10 @@ def _flood_messages(rng: random.Random) -> list[Message]:
             continue
         if i % CLAIM_EVERY == 0:
             text, author = rng.choice(claims), CLAIM_AUTHORS[(i // CLAIM_EVERY) % len(CLAIM_AUTHORS)]
+        elif i % NEAR_MISS_EVERY == 1:
+            text, author = rng.choice(negatives), f"user{rng.randrange(40)}"
         else:
-            text, author = rng.choice(chatter), f"user{rng.randrange(40)}"
+            text, author = rng.choice(CHATTER), f"user{rng.randrange(40)}"
         out.append(Message(platform="test", channel_id=CHANNEL, author_id=author, message_id=f"m{i}",
                            text=text, timestamp=ts))
     return out

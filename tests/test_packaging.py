@@ -74,7 +74,7 @@ def test_readme_gives_the_two_commands_and_every_cli_command():
     readme = (ROOT / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public API
+    commands = parser._subparsers._group_actions[0].choices
     for name in commands:
         assert f"python -m bot {name}" in readme, name
 
