@@ -43,6 +43,11 @@ def _load(args: argparse.Namespace) -> Config:
 # ---------------------------------------------------------------------------------------------- commands
 
 
+def _quiet_decisions() -> None:
+    """In a terminal chat, eval or bench, one log line per decision would drown the output."""
+    logging.getLogger("footnote.engine").setLevel(logging.WARNING)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     if not (config.discord_enabled or config.matrix_enabled):
@@ -58,8 +63,7 @@ def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
 
     config = config or _load(args)
     if (args.log_format or config.log_format) == "text":
-        # In a terminal chat the per-decision log lines would drown the conversation.
-        logging.getLogger("footnote.engine").setLevel(logging.WARNING)
+        _quiet_decisions()
 
     async def go() -> None:
         async with open_app(config) as app:
@@ -115,6 +119,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import format_report, run_eval
 
     config = _load(args)
+    _quiet_decisions()
     report = run_eval(Path(args.file), config)
     print(json.dumps(report, indent=None if args.json else 2) if args.json else format_report(report))
     return 0
@@ -123,7 +128,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_bench
 
-    return run_bench(_load(args), as_json=args.json, smoke=args.smoke)
+    config = _load(args)
+    _quiet_decisions()
+    return run_bench(config, as_json=args.json, smoke=args.smoke)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:

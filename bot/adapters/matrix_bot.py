@@ -182,7 +182,7 @@ class MatrixAdapter:
             try:
                 resp = await client.sync(timeout=0 if first else self.sync_timeout_ms, since=since,
                                          full_state=full_state or None)
-            except _NETWORK_ERRORS as exc:
+            except (*_NETWORK_ERRORS, ValueError) as exc:  # ValueError: a proxy's error page instead of JSON
                 self._set_connected(False)
                 log.warning("matrix: sync failed (%s); reconnecting in %.1f s", type(exc).__name__, wait)
                 wait = await self._backoff(wait)
