@@ -55,8 +55,8 @@ class KnowledgeConfig(_Section):
 
 class MatchConfig(_Section):
     confident: float = Field(0.62, ge=0, le=1, description="Combined score needed to answer.")
-    suggest: float = Field(0.50, ge=0, le=1, description="Combined score needed for a quiet 🔎.")
-    margin: float = Field(0.04, ge=0, le=1, description="Lead over the runner-up claim needed to answer.")
+    suggest: float = Field(0.46, ge=0, le=1, description="Combined score needed for a quiet 🔎.")
+    margin: float = Field(0.08, ge=0, le=1, description="Lead over the runner-up claim needed to answer.")
     short_words: int = Field(5, ge=1, description="Messages with fewer words only ever reach 'suggest'.")
     context_minutes: float = Field(5, ge=0, description="How long a topic mention keeps a channel on topic.")
     context_messages: int = Field(8, ge=0, description="...or for how many messages.")
@@ -158,12 +158,16 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"{where}: cannot read the config file ({exc.strerror})") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}: the config file is not UTF-8 text; save it as UTF-8") from None
         try:
             loaded = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
             raise ConfigError(f"{where}{at}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        except (ValueError, TypeError, OverflowError) as exc:  # e.g. an impossible date: 2001-13-01
+            raise ConfigError(f"{where}: invalid value ({exc})") from None
         if loaded is None:
             loaded = {}
         if not isinstance(loaded, dict):

@@ -30,6 +30,10 @@ def _redact(text: str) -> str:
     return text
 
 
+def _redact_value(value: object) -> object:
+    return _redact(value) if isinstance(value, str) else _redact(str(value)) if _SECRETS else value
+
+
 class RedactSecrets(logging.Filter):
     """Replaces registered secrets in the message and its arguments with ``***``."""
 
@@ -57,7 +61,10 @@ class JsonFormatter(logging.Formatter):
         }
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
-        return _redact(json.dumps(data, default=str, ensure_ascii=False))
+        # Redact before encoding: JSON escapes a secret's quotes or backslashes and would hide it from a search.
+        clean = {k: v if isinstance(v, int | float | bool) or v is None else _redact_value(v)
+                 for k, v in data.items()}
+        return json.dumps(clean, default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):

@@ -73,19 +73,30 @@ def _shown_sources(answer: ClaimAnswer) -> tuple[Source, ...]:
 
 
 def discord_markdown(answer: Answer) -> str:
-    """Discord Markdown, at most 2,000 characters."""
-    if isinstance(answer, ClaimAnswer):
-        claim = answer.claim
-        parts = [f"**{claim.verdict.label}:** {escape_markdown(claim.claim)}", escape_markdown(claim.summary)]
-        if answer.full:
-            parts.append(escape_markdown(claim.context))
-        links = [f"[{escape_markdown(_publisher_year(s))}](<{s.url}>)" for s in _shown_sources(answer)]
-        parts.append("Sources: " + " · ".join(links))
-        parts.append(f"-# More: `/source {claim.id}`")
-        text = "\n".join(parts)
-    else:
-        text = "\n".join(_plain_lines(answer, escape_markdown))
-    return _fit(text, DISCORD_LIMIT)
+    """Discord Markdown, at most 2,000 characters. A long ``/source`` answer shortens its context at a word
+    boundary and lists fewer sources rather than cutting a link in half."""
+    if not isinstance(answer, ClaimAnswer):
+        return _fit("\n".join(_plain_lines(answer, escape_markdown)), DISCORD_LIMIT)
+    claim = answer.claim
+    head = [f"**{claim.verdict.label}:** {escape_markdown(claim.claim)}", escape_markdown(claim.summary)]
+    more = f"-# More: `/source {claim.id}`"
+    links = [f"[{escape_markdown(_publisher_year(s))}](<{s.url}>)" for s in _shown_sources(answer)]
+    sources = "Sources: " + " · ".join(links)
+    while len(links) > 1 and len("\n".join([*head, sources, more])) > DISCORD_LIMIT:
+        links.pop()
+        sources = "Sources: " + " · ".join(links) + f" (+{len(_shown_sources(answer)) - len(links)} more)"
+    if answer.full:
+        room = DISCORD_LIMIT - len("\n".join([*head, sources, more])) - 1
+        head.append(_shorten(escape_markdown(claim.context), room))
+    return _fit("\n".join([*head, sources, more]), DISCORD_LIMIT)
+
+
+def _shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)].rsplit(" ", 1)[0]
+    return cut.rstrip("\\") + "…"
 
 
 def _fit(text: str, limit: int) -> str:

@@ -68,3 +68,12 @@ def test_every_verdict_has_a_colour():
 
     colours = {verdict_colour(v) for v in Verdict}
     assert len(colours) == len(Verdict)
+
+
+def test_full_discord_answer_keeps_the_more_line_and_whole_links():
+    """A long /source answer shortens its context, not its links or its pointer to more."""
+    for claim in KB.claims.values():
+        text = discord_markdown(_answer(claim.id, full=True))
+        assert len(text) <= 2000
+        assert text.endswith(f"-# More: `/source {claim.id}`")
+        assert text.count("](<") == text.count(">)")

@@ -70,6 +70,9 @@ class MatrixAdapter:
         """
         if not config.homeserver or not config.user_id:
             raise SessionError("matrix.homeserver and matrix.user_id are required to run on Matrix")
+        nio_log = logging.getLogger("nio")
+        if nio_log.level == logging.NOTSET:  # nio logs every room event at INFO; keep ours readable
+            nio_log.setLevel(logging.WARNING)
         self.engine = engine
         self.storage = storage
         self.config = config

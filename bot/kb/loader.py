@@ -6,6 +6,7 @@ later directory overrides an id, with a warning. Only ``yaml.safe_load``-equival
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,35 @@ class _LineIndex:
         return self.lines.get(path, 1)
 
 
+def _nodes(root: yaml.Node | None) -> Iterator[tuple[yaml.Node, bool]]:
+    """Every node once, iteratively (no recursion), flagging nodes reached a second time (aliases)."""
+    seen: set[int] = set()
+    stack = [root] if root is not None else []
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            yield node, True
+            continue
+        seen.add(id(node))
+        yield node, False
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += [value, key]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += reversed(node.value)
+
+
+def _alias_line(root: yaml.Node | None) -> int:
+    """The line of the first alias in the document, or 0 when there is none."""
+    return next((node.start_mark.line + 1 for node, again in _nodes(root) if again), 0)
+
+
+def _bad_timestamp_line(root: yaml.Node | None) -> int:
+    """The line of the first value YAML reads as a date, where a date failed to construct."""
+    return next((node.start_mark.line + 1 for node, _ in _nodes(root)
+                 if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":timestamp")), 1)
+
+
 def _field_name(loc: Path_) -> str:
     out = ""
     for part in loc:
@@ -110,7 +140,13 @@ def _parse(path: Path, rel: str, problems: list[str]) -> tuple[Any, _LineIndex] 
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
+            alias_line = _alias_line(node)
+            if alias_line:
+                problems.append(f"{rel}:{alias_line}: YAML anchors and aliases (&name, *name) are not allowed "
+                                "in knowledge files; write the text out in full")
+                return None
             data = loader.construct_document(node) if node is not None else None
+            lines = _LineIndex(node)
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -119,7 +155,13 @@ def _parse(path: Path, rel: str, problems: list[str]) -> tuple[Any, _LineIndex] 
         problem = getattr(exc, "problem", None) or str(exc)
         problems.append(f"{where}: YAML syntax error: {problem}")
         return None
-    return data, _LineIndex(node)
+    except (ValueError, TypeError, OverflowError) as exc:  # an impossible date such as 2024-13-01
+        problems.append(f"{rel}:{_bad_timestamp_line(node)}: invalid value ({exc}); write dates as YYYY-MM-DD")
+        return None
+    except RecursionError:
+        problems.append(f"{rel}: nested too deeply to be a knowledge file")
+        return None
+    return data, lines
 
 
 def _validate(model: type[BaseModel], data: Any, rel: str, lines: _LineIndex, problems: list[str],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "normalise", "tokens", "stem", "word_count"]
 
@@ -19,7 +20,7 @@ MAX_TEXT_CHARS = 600
 _MX_REPLY = re.compile(r"<mx-reply>.*?</mx-reply>", re.S | re.I)
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_QUOTED_LINE = re.compile(r"^\s*>.*$", re.M)
+_QUOTED_LINE = re.compile(r"^[ \t]*>.*$", re.M)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MENTION = re.compile(r"<[@#][!&]?\d+>|<a?:\w+:\d+>|@[\w.\-]+:[\w.\-]+|@\w+")
 _HTML_TAG = re.compile(r"</?[a-z][^>]{0,200}>", re.I)
@@ -33,7 +34,7 @@ _WORD = re.compile(r"\w+")
 def normalise(text: str) -> str:
     """Clean ``text`` for matching: NFKC, casefold, no URLs/mentions/code/quotes/emoji, one space between words."""
     text = text[:MAX_INPUT_CHARS]
-    if "<" in text:
+    if "</mx-reply>" in text:  # without a closing tag the non-greedy search would rescan to the end each time
         text = _MX_REPLY.sub(" ", text)
     if "`" in text:
         text = _CODE_BLOCK.sub(" ", text)
@@ -49,8 +50,12 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).strip()[:MAX_TEXT_CHARS]
 
 
+@lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """A deliberately small English stemmer: plurals, -ed, -ing (``banned`` -> ``ban``, ``scores`` -> ``score``)."""
+    """A deliberately small English stemmer: plurals, -ed, -ing (``banned`` -> ``ban``, ``scores`` -> ``score``).
+
+    Cached: chat reuses a small vocabulary, and loading a large knowledge base stems every word of it.
+    """
     if len(word) <= 3 or not word.isascii():
         return word
     if word.endswith("ies") and len(word) > 4:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kb.loader import KnowledgeBase
+from ..kb.models import Claim
 from .embed import StaticEmbedder
 from .normalise import normalise, tokens
 
@@ -31,6 +32,8 @@ __all__ = ["ClaimIndex", "ClaimScore", "Weights"]
 #: Above this many examples, only the best lexical/centroid/classifier candidates get example-level cosine.
 _PRUNE_ABOVE = 4000
 _CANDIDATES = 48
+#: The classifier's Gram matrix is estimated from at most this many rows (exact below it).
+_GRAM_ROWS = 20000
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,20 @@ def _slots(owner: np.ndarray, n_groups: int, k: int, pad: int) -> np.ndarray:
     return out
 
 
+def _with_zero_row(vecs: np.ndarray) -> np.ndarray:
+    """``vecs`` with one row of zeros appended: the target of padding indices (its cosine is 0)."""
+    return np.vstack([vecs, np.zeros((1, vecs.shape[1]), dtype=np.float32)]).astype(np.float32)
+
+
+def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarray:
+    """Sum of ``rows`` per group (``owner`` sorted): one row per group, zeros for an empty group."""
+    out = np.zeros((n_groups, rows.shape[1]), dtype=rows.dtype)
+    if len(rows):
+        present, starts = np.unique(owner, return_index=True)
+        out[present] = np.add.reduceat(rows, starts, axis=0)
+    return out
+
+
 class ClaimIndex:
     """Examples of every answerable claim, indexed for lexical, semantic and classifier scoring."""
 
@@ -101,13 +118,16 @@ class ClaimIndex:
                 owner.append(ci)
         self.example_texts = texts
         self.example_owner = np.asarray(owner, dtype=np.int64)
-        self._build_lexical([tokens(normalise(t)) for t in texts])
-        raw = embedder.embed_many([normalise(t) for t in texts]) if texts else np.zeros((0, embedder.dim))
+        self.claim_start = np.searchsorted(self.example_owner, np.arange(len(claims)))
+        cleaned = [normalise(t) for t in texts]
+        self._build_lexical([tokens(t) for t in cleaned])
+        raw = embedder.embed_many(cleaned) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
         # Every example shares the topic ("social credit", "china"); removing that common direction makes
         # cosine measure what is specific to a claim rather than that a message is on topic at all.
         self.mean_vec = (raw.mean(axis=0).astype(np.float32) if len(raw) and self.weights.center
                          else np.zeros(embedder.dim, np.float32))
-        self.example_vecs = self._center(raw)
+        self._example_padded = _with_zero_row(self._center(raw))
+        self.example_vecs = self._example_padded[:-1]
         # One row of example indices per claim; the padding index points one past the last example.
         self.example_slots = _slots(self.example_owner, len(claims), self.weights.top_k, len(texts))
         self.centroids = self._centroids(len(claims))
@@ -124,12 +144,11 @@ class ClaimIndex:
 
     def _centroids(self, n_claims: int) -> np.ndarray:
         """Unit mean vector of each claim's examples (for pruning candidates in a large knowledge base)."""
-        centroids = np.zeros((n_claims, self.embedder.dim), dtype=np.float32)
-        np.add.at(centroids, self.example_owner, self.example_vecs)
+        centroids = _group_sums(self.example_vecs, self.example_owner, n_claims)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         return centroids / np.where(norms > 0, norms, 1)
 
-    def _build_counters(self, kb: KnowledgeBase, claims: list) -> None:
+    def _build_counters(self, kb: KnowledgeBase, claims: list[Claim]) -> None:
         """Counter-examples: per claim, plus global off-topic lines that count against every claim."""
         counter_texts: list[str] = []
         counter_owner: list[int] = []
@@ -144,25 +163,29 @@ class ClaimIndex:
         self.counter_owner = np.asarray(counter_owner, dtype=np.int64)
         self.counter_vecs = (self._center(self.embedder.embed_many([normalise(t) for t in counter_texts]))
                              if counter_texts else np.zeros((0, self.embedder.dim), dtype=np.float32))
-        # The padding index points at an appended 0.0: a claim without counter-examples has counter score 0.
-        self.counter_slots = _slots(self.counter_owner[:own], len(claims), 1, len(counter_texts))
-        self.n_own_counters = own
+        # Padding points at a zero row: a claim without counter-examples has counter score 0.
+        self._counter_padded = _with_zero_row(self.counter_vecs[:own])
+        self._off_topic_vecs = self.counter_vecs[own:]
+        self.counter_slots = _slots(self.counter_owner[:own], len(claims), 1, own)
 
     def _train_classifier(self) -> np.ndarray | None:
         """Ridge-regression weights ((dim + 1) x (claims + 1)), or None when the classifier is off.
 
         One-hot targets: each example is its claim's class, each counter-example the extra "none" class. Closed
-        form, so training is one (dim + 1)-square solve however many claims there are.
+        form, so training is one (dim + 1)-square solve however many claims there are; in a very large knowledge
+        base the Gram matrix is estimated from an even sample of rows, which keeps loading well under a second.
         """
         if self.weights.classifier <= 0 or len(self.example_vecs) == 0:
             return None
         n_claims = len(self.claim_ids)
         x = np.vstack([self.example_vecs, self.counter_vecs])
-        x = np.hstack([x, np.ones((len(x), 1), dtype=np.float32)]).astype(np.float64)
+        x = np.hstack([x, np.ones((len(x), 1), dtype=np.float32)])
         labels = np.concatenate([self.example_owner, np.full(len(self.counter_vecs), n_claims, dtype=np.int64)])
-        gram = x.T @ x + self.weights.ridge * np.eye(x.shape[1])
-        targets = np.zeros((x.shape[1], n_claims + 1))
-        np.add.at(targets.T, labels, x)
+        step = -(-len(x) // _GRAM_ROWS)
+        sample = x[::step]
+        gram = (sample.T @ sample).astype(np.float64) * (len(x) / len(sample))
+        gram += self.weights.ridge * np.eye(x.shape[1])
+        targets = _group_sums(x, labels, n_claims + 1).T.astype(np.float64)
         return np.linalg.solve(gram, targets).astype(np.float32)
 
     # ------------------------------------------------------------------------------------ lexical index
@@ -211,23 +234,19 @@ class ClaimIndex:
         n_claims = len(self.claim_ids)
         if len(self.example_texts) <= _PRUNE_ABOVE or n_claims <= _CANDIDATES:
             return np.arange(n_claims)
-        lex_claim = np.append(lex, 0.0)[self.example_slots].max(axis=1)
+        lex_claim = np.maximum.reduceat(lex, self.claim_start)
         prior = lex_claim + self.centroids @ qvec + clf
         return np.argpartition(-prior, _CANDIDATES)[:_CANDIDATES]
 
-    def _example_sims(self, slots: np.ndarray, qvec: np.ndarray, pruned: bool) -> np.ndarray:
-        """Cosine of the message with the examples in ``slots`` (padding gets 0)."""
-        if pruned:
-            padded = np.vstack([self.example_vecs, np.zeros((1, self.embedder.dim), np.float32)])
-            return padded[slots] @ qvec
-        return np.append(self.example_vecs @ qvec, np.float32(0.0))[slots]
+    def _sims(self, padded: np.ndarray, slots: np.ndarray, qvec: np.ndarray, pruned: bool) -> np.ndarray:
+        """Cosine of the message with the rows of ``padded`` in ``slots`` (its last, padding row is zeros)."""
+        return padded[slots] @ qvec if pruned else (padded @ qvec)[slots]
 
-    def _counter_scores(self, qvec: np.ndarray, cand: np.ndarray) -> np.ndarray:
-        """Per candidate: how close the message is to its nearest counter-example (own or global)."""
-        sims = np.append(self.counter_vecs @ qvec, np.float32(0.0)) if len(self.counter_texts) else np.zeros(1)
-        global_max = float(sims[self.n_own_counters:-1].max(initial=0.0))
-        own = sims[self.counter_slots[cand]].max(axis=1)
-        return np.maximum(np.maximum(own, global_max), 0.0)
+    def _counter_scores(self, qvec: np.ndarray, cand: np.ndarray, pruned: bool) -> np.ndarray:
+        """Per candidate: how close the message is to its nearest counter-example (own or global), at least 0."""
+        own = self._sims(self._counter_padded, self.counter_slots[cand], qvec, pruned).max(axis=1)
+        global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
+        return np.maximum(own, global_max)
 
     def score(self, text: str, top: int = 3) -> list[ClaimScore]:
         """The ``top`` claims for normalised ``text``, best first."""
@@ -241,14 +260,15 @@ class ClaimIndex:
         cand = self._candidates(lex, qvec, clf)
         slots = self.example_slots[cand]
         pad = slots == n_docs
-        sims = self._example_sims(slots, qvec, pruned=len(cand) < len(self.claim_ids))
+        pruned = len(cand) < len(self.claim_ids)
+        sims = self._sims(self._example_padded, slots, qvec, pruned)
         lex_slots = np.append(lex, np.float32(0.0))[slots]
         mixed = np.where(pad, -np.inf, w.lexical * lex_slots + w.semantic * sims)
         k = min(w.top_k, mixed.shape[1])
         best_k = -np.partition(-mixed, k - 1, axis=1)[:, :k]
         combined = best_k.mean(axis=1) + w.classifier * clf[cand]
         sem_max = np.where(pad, -np.inf, sims).max(axis=1)
-        counter = self._counter_scores(qvec, cand)
+        counter = self._counter_scores(qvec, cand, pruned)
         combined = combined - w.counter_penalty * (counter > sem_max - w.counter_slack)
         order = np.argsort(-combined, kind="stable")[:top]
         results = []
