@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,49 @@ from bot.messages import Command, Message, Reaction
 from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# ------------------------------------------------------------------------- the suite-wide secrets check
+#: Tokens and passwords the tests configure. Any of them in any log record or captured output fails the run.
+TEST_SECRETS: set[str] = {"FOOTNOTE-TEST-TOKEN-abc123", "FOOTNOTE-TEST-PASSWORD-xyz789",
+                          "FOOTNOTE-TEST-ACCESS-syt_def456"}
+_LOGGED: list[str] = []
+_LEAKS: list[str] = []
+
+
+def register_test_secret(value: str | None) -> None:
+    """Add a secret a fixture created (a fake token, a homeserver password) to the suite-wide check."""
+    if value and len(value) >= 6:
+        TEST_SECRETS.add(value)
+
+
+class _KeepLogText(logging.Handler):
+    """Keeps the text of every log record (message and extra fields) for the check at the end."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            _LOGGED.append(f"{record.getMessage()} {vars(record)}")
+        except Exception:
+            pass
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handler = _KeepLogText(level=logging.INFO)
+    logging.getLogger().addHandler(handler)
+    if logging.getLogger().level > logging.INFO:
+        logging.getLogger().setLevel(logging.INFO)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for _name, text in report.sections:
+        _LEAKS.extend(f"{report.nodeid}: {secret[:4]}…" for secret in TEST_SECRETS if secret in text)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    logged = "\n".join(_LOGGED)
+    _LEAKS.extend(f"log record: {secret[:4]}…" for secret in TEST_SECRETS if secret in logged)
+    if _LEAKS:
+        print("\nSECRETS LEAKED into logs or output (first characters shown):\n  " + "\n  ".join(_LEAKS))
+        session.exitstatus = 1
 SHARED = ROOT.parent / "shared"
 _ids = itertools.count(1)
 

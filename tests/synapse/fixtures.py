@@ -60,6 +60,11 @@ def synapse_accounts(synapse_server: SynapseServer) -> dict[str, RegisteredUser]
     accounts = {name: synapse_server.register(name, f"{name}-password-1", admin=name == "admin")
                 for name in ("admin", "bot", "alice", "bob")}
     synapse_server.override_ratelimit(accounts["admin"].access_token, accounts["bot"].user_id)
+    from conftest import register_test_secret
+
+    for account in accounts.values():  # the suite fails if any of these appears in a log line
+        register_test_secret(account.password)
+        register_test_secret(account.access_token)
     return accounts
 
 
