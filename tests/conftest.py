@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Tokens and passwords the tests configure. Any of them in any log record or captured output fails the run.
 TEST_SECRETS: set[str] = {"FOOTNOTE-TEST-TOKEN-abc123", "FOOTNOTE-TEST-PASSWORD-xyz789",
                           "FOOTNOTE-TEST-ACCESS-syt_def456"}
-_LOGGED: list[str] = []
 _LEAKS: list[str] = []
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({})))
 
 
 def register_test_secret(value: str | None) -> None:
@@ -34,18 +34,20 @@ def register_test_secret(value: str | None) -> None:
         TEST_SECRETS.add(value)
 
 
-class _KeepLogText(logging.Handler):
-    """Keeps the text of every log record (message and extra fields) for the check at the end."""
+class _SecretScan(logging.Handler):
+    """Checks every log record's message, extra fields and traceback for a configured secret."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            _LOGGED.append(f"{record.getMessage()} {vars(record)}")
+            extras = [str(v) for k, v in vars(record).items() if k not in _STANDARD_ATTRS]
+            text = " ".join([record.getMessage(), *extras, str(record.exc_info or "")])
         except Exception:
-            pass
+            return
+        _LEAKS.extend(f"log record from {record.name}: {secret[:4]}…" for secret in TEST_SECRETS if secret in text)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    handler = _KeepLogText(level=logging.INFO)
+    handler = _SecretScan(level=logging.INFO)
     logging.getLogger().addHandler(handler)
     if logging.getLogger().level > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)
@@ -57,8 +59,6 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    logged = "\n".join(_LOGGED)
-    _LEAKS.extend(f"log record: {secret[:4]}…" for secret in TEST_SECRETS if secret in logged)
     if _LEAKS:
         print("\nSECRETS LEAKED into logs or output (first characters shown):\n  " + "\n  ".join(_LEAKS))
         session.exitstatus = 1

@@ -34,6 +34,7 @@ from ..errors import ConfigError, FootnoteError
 from ..messages import Command, Explanation, Feedback, Message, Notice, React, Reaction, Reply
 from .discord_commands import build_tree
 from .discord_views import FeedbackButton, MoreContextButton, answer_embed, answer_view
+from .inflight import InFlight
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -133,9 +134,8 @@ class DiscordAdapter:
         self._connected = False
         self._synced = False
         self._ready = asyncio.Event()
-        #: discord.py runs every event handler as its own task; the engine reads counters and then writes them,
-        #: so decisions are taken one at a time, in gateway order (sending stays concurrent).
-        self._decide = asyncio.Lock()
+        #: Handlers still running; close() lets them finish (a reply and its database row) before returning.
+        self._inflight = InFlight()
         self.status.update(connected=False, message_content=None)
 
     # ---------------------------------------------------------------------------------- lifecycle
@@ -206,8 +206,10 @@ class DiscordAdapter:
                 self._set_connected(False, "stopped")
 
     async def close(self) -> None:
-        """Disconnect and stop :meth:`start`."""
+        """Stop taking events, let in-flight replies finish, then disconnect and stop :meth:`start`."""
         self._closing = True
+        if not await self._inflight.wait(timeout=10):
+            log.warning("closing with %d Discord handler(s) still running", self._inflight.count)
         if self.client is not None:
             await self.client.close()
 
@@ -220,7 +222,7 @@ class DiscordAdapter:
             log.info("discord gateway %s", why)
         self._connected = value
         client = self.client
-        self.status["connected"] = value
+        self.status.update(connected=value, state="connected" if value else why)
         if value and client is not None:
             self._ready.set()
             latency = client.latency
@@ -269,51 +271,53 @@ class DiscordAdapter:
 
     async def on_message(self, message: discord.Message, *, is_edit: bool = False) -> None:
         """Translate a channel message for the engine and carry out what it decides."""
-        try:
-            client = self.client
-            if client is None or client.user is None or message.author.id == client.user.id:
-                return
-            if message.type not in _ANSWERED_TYPES or not message.content.strip():
-                return
-            addressed = message.guild is None or client.user in message.mentions
-            if not addressed and not self._watched(message.channel):
-                return
-            text = re.sub(rf"<@!?{client.user.id}>", " ", message.content).strip() if addressed else message.content
-            msg = Message(
-                platform=PLATFORM, channel_id=str(message.channel.id), author_id=str(message.author.id),
-                message_id=str(message.id), text=text, timestamp=message.created_at.timestamp(),
-                server_id=str(message.guild.id) if message.guild else None,
-                author_is_bot=message.author.bot or message.webhook_id is not None,
-                reply_to_id=str(message.reference.message_id) if message.reference and
-                message.reference.message_id else None,
-                is_edit=is_edit, addressed_to_bot=addressed,
-            )
-            async with self._decide:
-                actions = await self.engine.handle_message(msg)
-            await self._perform(actions)
-        finally:
-            self.handled.append(("edit" if is_edit else "message", message.id))
+        if self._closing:
+            return
+        with self._inflight:
+            try:
+                client = self.client
+                if client is None or client.user is None or message.author.id == client.user.id:
+                    return
+                if message.type not in _ANSWERED_TYPES or not message.content.strip():
+                    return
+                addressed = message.guild is None or client.user in message.mentions
+                if not addressed and not self._watched(message.channel):
+                    return
+                text = re.sub(rf"<@!?{client.user.id}>", " ", message.content).strip() if addressed else message.content
+                msg = Message(
+                    platform=PLATFORM, channel_id=str(message.channel.id), author_id=str(message.author.id),
+                    message_id=str(message.id), text=text, timestamp=message.created_at.timestamp(),
+                    server_id=str(message.guild.id) if message.guild else None,
+                    author_is_bot=message.author.bot or message.webhook_id is not None,
+                    reply_to_id=str(message.reference.message_id) if message.reference and
+                    message.reference.message_id else None,
+                    is_edit=is_edit, addressed_to_bot=addressed,
+                )
+                await self._perform(await self.engine.handle_message(msg))
+            finally:
+                self.handled.append(("edit" if is_edit else "message", message.id))
 
     async def on_reaction(self, payload: discord.RawReactionActionEvent) -> None:
         """🔎 or 👍/👎 from a reader: ask the engine, then answer if it says so."""
-        try:
-            client = self.client
-            if client is None or client.user is None or payload.user_id == client.user.id:
-                return
-            if not payload.emoji.is_unicode_emoji():
-                return
-            user = payload.member or client.get_user(payload.user_id)
-            reaction = Reaction(
-                platform=PLATFORM, channel_id=str(payload.channel_id), message_id=str(payload.message_id),
-                user_id=str(payload.user_id), emoji=str(payload.emoji), timestamp=discord.utils.utcnow().timestamp(),
-                server_id=str(payload.guild_id) if payload.guild_id else None,
-                user_is_bot=bool(user and user.bot),
-            )
-            async with self._decide:
-                actions = await self.engine.handle_reaction(reaction)
-            await self._perform(actions)
-        finally:
-            self.handled.append(("reaction", payload.message_id))
+        if self._closing:
+            return
+        with self._inflight:
+            try:
+                client = self.client
+                if client is None or client.user is None or payload.user_id == client.user.id:
+                    return
+                if not payload.emoji.is_unicode_emoji():
+                    return
+                user = payload.member or client.get_user(payload.user_id)
+                reaction = Reaction(
+                    platform=PLATFORM, channel_id=str(payload.channel_id), message_id=str(payload.message_id),
+                    user_id=str(payload.user_id), emoji=str(payload.emoji), timestamp=discord.utils.utcnow().timestamp(),
+                    server_id=str(payload.guild_id) if payload.guild_id else None,
+                    user_is_bot=bool(user and user.bot),
+                )
+                await self._perform(await self.engine.handle_reaction(reaction))
+            finally:
+                self.handled.append(("reaction", payload.message_id))
 
     async def _perform(self, actions: list[Action]) -> None:
         for action in actions:
@@ -384,9 +388,10 @@ class DiscordAdapter:
     async def on_feedback(self, interaction: discord.Interaction, helpful: bool) -> None:
         """👍/👎 button: store the vote against the answer it sits under."""
         message_id = str(interaction.message.id) if interaction.message else ""
-        stored = await self.engine.record_feedback(Feedback(
-            platform=PLATFORM, reply_message_id=message_id, user_id=str(interaction.user.id),
-            helpful=helpful, timestamp=interaction.created_at.timestamp()))
+        with self._inflight:
+            stored = await self.engine.record_feedback(Feedback(
+                platform=PLATFORM, reply_message_id=message_id, user_id=str(interaction.user.id),
+                helpful=helpful, timestamp=interaction.created_at.timestamp()))
         text = "Thanks, your feedback was recorded." if stored is not False else (
             "Feedback only works on Footnote's own answers.")
         await interaction.response.send_message(text, ephemeral=True)

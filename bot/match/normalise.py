@@ -50,7 +50,7 @@ def normalise(text: str) -> str:
     return _SPACES.sub(" ", text).strip()[:MAX_TEXT_CHARS]
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)  # bounded small: memory must stay flat under floods of new words
 def stem(word: str) -> str:
     """A deliberately small English stemmer: plurals, -ed, -ing (``banned`` -> ``ban``, ``scores`` -> ``score``).
 

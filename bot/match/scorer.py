@@ -29,7 +29,7 @@ from .normalise import normalise, tokens
 
 __all__ = ["ClaimIndex", "ClaimScore", "Weights"]
 
-#: Above this many examples, only the best lexical/centroid/classifier candidates get example-level cosine.
+#: Above this many examples, only the best lexical/classifier candidates get example-level cosine.
 _PRUNE_ABOVE = 4000
 _CANDIDATES = 48
 #: The classifier's Gram matrix is estimated from at most this many rows (exact below it).
@@ -42,7 +42,7 @@ class Weights:
 
     lexical: float = 0.5
     semantic: float = 0.5
-    #: Weight of the load-time classifier's output (0 turns it off and skips training).
+    #: Weight of the load-time classifier's output in the combined score.
     classifier: float = 0.5
     #: Ridge penalty of the classifier: larger is smoother, smaller fits the examples harder.
     ridge: float = 0.5
@@ -130,7 +130,7 @@ class ClaimIndex:
         self.example_vecs = self._example_padded[:-1]
         # One row of example indices per claim; the padding index points one past the last example.
         self.example_slots = _slots(self.example_owner, len(claims), self.weights.top_k, len(texts))
-        self.centroids = self._centroids(len(claims))
+        self._example_pad = self.example_slots == len(texts)
         self._build_counters(kb, claims)
         self.classifier = self._train_classifier()
 
@@ -141,12 +141,6 @@ class ClaimIndex:
         out = vecs - self.mean_vec
         norms = np.linalg.norm(out, axis=-1, keepdims=True)
         return (out / np.where(norms > 0, norms, 1)).astype(np.float32)
-
-    def _centroids(self, n_claims: int) -> np.ndarray:
-        """Unit mean vector of each claim's examples (for pruning candidates in a large knowledge base)."""
-        centroids = _group_sums(self.example_vecs, self.example_owner, n_claims)
-        norms = np.linalg.norm(centroids, axis=1, keepdims=True)
-        return centroids / np.where(norms > 0, norms, 1)
 
     def _build_counters(self, kb: KnowledgeBase, claims: list[Claim]) -> None:
         """Counter-examples: per claim, plus global off-topic lines that count against every claim."""
@@ -168,19 +162,19 @@ class ClaimIndex:
         self._off_topic_vecs = self.counter_vecs[own:]
         self.counter_slots = _slots(self.counter_owner[:own], len(claims), 1, own)
 
-    def _train_classifier(self) -> np.ndarray | None:
-        """Ridge-regression weights ((dim + 1) x (claims + 1)), or None when the classifier is off.
+    def _train_classifier(self) -> np.ndarray:
+        """Ridge-regression weights ((dim + 1) x (claims + 1)); also what picks candidates in a large base.
 
         One-hot targets: each example is its claim's class, each counter-example the extra "none" class. Closed
         form, so training is one (dim + 1)-square solve however many claims there are; in a very large knowledge
         base the Gram matrix is estimated from an even sample of rows, which keeps loading well under a second.
         """
-        if self.weights.classifier <= 0 or len(self.example_vecs) == 0:
-            return None
         n_claims = len(self.claim_ids)
         x = np.vstack([self.example_vecs, self.counter_vecs])
         x = np.hstack([x, np.ones((len(x), 1), dtype=np.float32)])
         labels = np.concatenate([self.example_owner, np.full(len(self.counter_vecs), n_claims, dtype=np.int64)])
+        if len(x) == 0:
+            return np.zeros((x.shape[1], n_claims + 1), dtype=np.float32)
         step = -(-len(x) // _GRAM_ROWS)
         sample = x[::step]
         gram = (sample.T @ sample).astype(np.float64) * (len(x) / len(sample))
@@ -191,6 +185,7 @@ class ClaimIndex:
     # ------------------------------------------------------------------------------------ lexical index
 
     def _build_lexical(self, docs: list[list[str]]) -> None:
+        """BM25 idf and an inverted index: term -> (example ids, precomputed per-example term weights)."""
         n = max(len(docs), 1)
         df: Counter[str] = Counter()
         for doc in docs:
@@ -210,7 +205,10 @@ class ClaimIndex:
                          for t, (i, w) in postings.items()}
 
     def _lexical(self, terms: list[str], n_docs: int) -> np.ndarray:
-        """Normalised BM25 of every example: the share of the message's term weight that the example holds."""
+        """Normalised BM25 of the first ``n_docs`` examples: the share of the message's term weight each holds.
+
+        ``score`` asks for one more than there are examples: the padding index, which never matches.
+        """
         unique = set(terms)
         total = sum(self.idf.get(t, self.unseen_idf) for t in unique)
         hits = [self.postings[t] for t in unique if t in self.postings]
@@ -224,18 +222,16 @@ class ClaimIndex:
     # ------------------------------------------------------------------------------------ scoring
 
     def _classify(self, qvec: np.ndarray) -> np.ndarray:
-        """The classifier's output for every claim (zeros when it is off)."""
-        if self.classifier is None:
-            return np.zeros(len(self.claim_ids), dtype=np.float32)
+        """The classifier's output for every claim."""
         return (qvec @ self.classifier[:-1] + self.classifier[-1])[:-1]
 
-    def _candidates(self, lex: np.ndarray, qvec: np.ndarray, clf: np.ndarray) -> np.ndarray:
+    def _candidates(self, lex: np.ndarray, clf: np.ndarray) -> np.ndarray:
         """Claim indices worth scoring in full: all of them, or the best few in a large knowledge base."""
         n_claims = len(self.claim_ids)
         if len(self.example_texts) <= _PRUNE_ABOVE or n_claims <= _CANDIDATES:
             return np.arange(n_claims)
-        lex_claim = np.maximum.reduceat(lex, self.claim_start)
-        prior = lex_claim + self.centroids @ qvec + clf
+        lex_claim = np.maximum.reduceat(lex[:-1], self.claim_start)
+        prior = lex_claim + clf
         return np.argpartition(-prior, _CANDIDATES)[:_CANDIDATES]
 
     def _sims(self, padded: np.ndarray, slots: np.ndarray, qvec: np.ndarray, pruned: bool) -> np.ndarray:
@@ -253,28 +249,27 @@ class ClaimIndex:
         if not self.claim_ids or not text:
             return []
         w = self.weights
-        n_docs = len(self.example_texts)
         qvec = self._center(self.embedder.embed(text))
-        lex = self._lexical(tokens(text), n_docs)
+        lex = self._lexical(tokens(text), len(self.example_texts) + 1)
         clf = self._classify(qvec)
-        cand = self._candidates(lex, qvec, clf)
-        slots = self.example_slots[cand]
-        pad = slots == n_docs
+        cand = self._candidates(lex, clf)
         pruned = len(cand) < len(self.claim_ids)
+        slots = self.example_slots[cand] if pruned else self.example_slots
+        pad = self._example_pad[cand] if pruned else self._example_pad
         sims = self._sims(self._example_padded, slots, qvec, pruned)
-        lex_slots = np.append(lex, np.float32(0.0))[slots]
-        mixed = np.where(pad, -np.inf, w.lexical * lex_slots + w.semantic * sims)
+        lex_slots = lex[slots]
+        mixed = w.lexical * lex_slots + w.semantic * sims
+        mixed[pad] = -np.inf
         k = min(w.top_k, mixed.shape[1])
-        best_k = -np.partition(-mixed, k - 1, axis=1)[:, :k]
-        combined = best_k.mean(axis=1) + w.classifier * clf[cand]
-        sem_max = np.where(pad, -np.inf, sims).max(axis=1)
+        combined = -np.partition(-mixed, k - 1, axis=1)[:, :k].mean(axis=1) + w.classifier * clf[cand]
+        sims[pad] = -np.inf
+        sem_max = sims.max(axis=1)
         counter = self._counter_scores(qvec, cand, pruned)
-        combined = combined - w.counter_penalty * (counter > sem_max - w.counter_slack)
-        order = np.argsort(-combined, kind="stable")[:top]
+        combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
         results = []
-        for row in order.tolist():
+        for row in np.argsort(-combined, kind="stable")[:top].tolist():
             best = int(slots[row, int(np.argmax(mixed[row]))])
-            results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]),
-                                      float(np.where(pad[row], 0.0, lex_slots[row]).max()), float(sem_max[row]),
-                                      float(counter[row]), self.example_texts[best], float(clf[cand[row]])))
+            results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]), float(lex_slots[row].max()),
+                                      float(sem_max[row]), float(counter[row]), self.example_texts[best],
+                                      float(clf[cand[row]])))
         return results
