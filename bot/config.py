@@ -78,7 +78,8 @@ class DiscordConfig(_Section):
     #: Channels where Footnote answers unprompted; empty = every channel it can read.
     channel_ids: list[int] = Field(default_factory=list)
     thread_mode: bool = False
-    shard_count: int | None = Field(None, ge=1)
+    #: Total shards (uses the sharded client); "auto" asks Discord for its recommended count.
+    shard_count: int | Literal["auto"] | None = None
     shard_ids: list[int] | None = None
 
 

@@ -163,8 +163,8 @@ class DiscordAdapter:
         )
         client: FootnoteClient | FootnoteShardedClient
         if self.config.shard_count is not None or self.config.shard_ids:
-            client = FootnoteShardedClient(shard_count=self.config.shard_count, shard_ids=self.config.shard_ids,
-                                           **options)
+            count = None if self.config.shard_count == "auto" else self.config.shard_count
+            client = FootnoteShardedClient(shard_count=count, shard_ids=self.config.shard_ids, **options)
         else:
             client = FootnoteClient(**options)
         client.footnote = self

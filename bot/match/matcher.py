@@ -13,13 +13,16 @@ from ..kb.loader import KnowledgeBase
 from ..messages import Tier
 from .embed import StaticEmbedder
 from .gate import TopicGate
-from .normalise import normalise, word_count
+from .normalise import normalise, tokens, word_count
 from .scorer import ClaimIndex, ClaimScore
 
 __all__ = ["Matcher", "MatchResult"]
 
 #: A message with only a weak topic word, or none in an on-topic conversation, needs this much more.
 WEAK_EXTRA = 0.08
+#: A claim needs a subject and something said about it: fewer content words than this ("chinese", "from
+#: china?") are never matched, however close their vector lands to a claim.
+MIN_CONTENT_WORDS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,9 @@ class Matcher:
         if not text:
             return MatchResult(text=text, on_topic=on_topic, gate_level=level,
                                reason="nothing left to match after cleaning")
+        if len(tokens(text)) < MIN_CONTENT_WORDS:
+            return MatchResult(text=text, on_topic=on_topic, gate_level=level,
+                               reason="too few words to make a claim")
         ranked = self.index.score(text, top=3)
         if not ranked:
             return MatchResult(text=text, on_topic=on_topic, gate_level=level, reason="no claims to match")

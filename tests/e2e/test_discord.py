@@ -379,6 +379,22 @@ async def test_sharded_client_answers_in_both_shards(discord_app: App, discord_f
         await bot.stop()
 
 
+async def test_automatic_shard_count_follows_discords_recommendation(
+        discord_app: App, discord_fake: FakeDiscord) -> None:
+    """With shard_count "auto" the client asks GET /gateway/bot and opens as many shards as recommended."""
+    fake = discord_fake
+    fake.shards_recommended = 2
+    guilds = [fake.add_guild(f"auto {i}", shard=(i, 2)) for i in range(2)]
+    config = DiscordConfig(token=fake.token, guild_ids=[g.id for g in guilds], shard_count="auto")
+    bot = await start_bot(discord_app.engine, config)
+    try:
+        shards = sorted(tuple(f.data["shard"]) for f in fake.gateway_frames if f.op == 2)
+        assert shards == [(0, 2), (1, 2)]
+        assert bot.adapter.status["shards"] == [0, 1]
+    finally:
+        await bot.stop()
+
+
 async def test_without_message_content_intent_mentions_still_work(
         discord_app: App, discord_world: DiscordWorld, caplog: pytest.LogCaptureFixture) -> None:
     """Without the privileged intent the bot says so at start-up, reconnects without it, answers mentions."""
