@@ -12,7 +12,6 @@ from .kb.search import EntrySearch
 from .match.embed import StaticEmbedder, load_embedder
 from .match.matcher import Matcher
 from .match.normalise import normalise
-from .match.scorer import ClaimIndex
 
 __all__ = ["Brain", "build_brain"]
 
@@ -27,14 +26,13 @@ class Brain:
     kb: KnowledgeBase
     matcher: Matcher
     search: EntrySearch
-    entry_index: ClaimIndex
 
     def find_entry(self, query: str) -> Claim | None:
         """The entry a ``/source`` query means: an id, a name or keyword, or a question about it."""
         return self.search.find(query, fallback=self._by_meaning)
 
     def _by_meaning(self, query: str) -> str | None:
-        ranked = self.entry_index.score(normalise(query), top=1)
+        ranked = self.matcher.index.score(normalise(query), top=1, topics=True)
         return ranked[0].claim_id if ranked and ranked[0].combined >= _FIND_BAR else None
 
 
@@ -43,6 +41,5 @@ def build_brain(dirs: list[Path], config: MatchConfig, embedder: StaticEmbedder 
     """Load the knowledge in ``dirs`` and build every index. Raises KnowledgeError on invalid files."""
     kb, report = load_knowledge(dirs)
     embedder = embedder or load_embedder()
-    brain = Brain(kb=kb, matcher=Matcher(kb, embedder, config), search=EntrySearch(kb),
-                  entry_index=ClaimIndex(kb, embedder, include_topics=True))
+    brain = Brain(kb=kb, matcher=Matcher(kb, embedder, config), search=EntrySearch(kb))
     return brain, report

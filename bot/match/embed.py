@@ -45,11 +45,22 @@ class StaticEmbedder:
         """A unit vector for ``text`` (all zeros when no token is known)."""
         return self._pool(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
-    def embed_many(self, texts: list[str]) -> np.ndarray:
-        """One unit row per text."""
+    def embed_many(self, texts: list[str], chunk: int = 512) -> np.ndarray:
+        """One unit row per text (vectorised: one gather and one segment sum per chunk of texts)."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for row, enc in enumerate(self._tokenizer.encode_batch(texts, add_special_tokens=False)):
-            out[row] = self._pool(enc.ids)
+        for start in range(0, len(texts), chunk):
+            encodings = self._tokenizer.encode_batch(texts[start:start + chunk], add_special_tokens=False)
+            ids = [[i for i in enc.ids[:_MAX_TOKENS] if i != self._unk] for enc in encodings]
+            lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter((i for x in ids for i in x), dtype=np.int64, count=int(lengths.sum()))
+            if not len(flat):
+                continue
+            rows = self.vectors[flat].astype(np.float32)
+            present = np.flatnonzero(lengths)
+            starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[present]
+            sums = np.add.reduceat(rows, starts, axis=0)
+            norms = np.linalg.norm(sums, axis=1, keepdims=True)
+            out[start + present] = sums / np.where(norms > 0, norms, 1)
         return out
 
 

@@ -110,6 +110,8 @@ class ClaimIndex:
         self.embedder = embedder
         claims = [c for c in kb.claims.values() if include_topics or not c.is_topic]
         self.claim_ids: list[str] = [c.id for c in claims]
+        #: Topic entries (verdict: topic) are scored for /source but never matched unprompted.
+        self.is_topic = np.asarray([c.is_topic for c in claims], dtype=bool)
         texts: list[str] = []
         owner: list[int] = []
         for ci, claim in enumerate(claims):
@@ -244,8 +246,8 @@ class ClaimIndex:
         global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
         return np.maximum(own, global_max)
 
-    def score(self, text: str, top: int = 3) -> list[ClaimScore]:
-        """The ``top`` claims for normalised ``text``, best first."""
+    def score(self, text: str, top: int = 3, *, topics: bool = False) -> list[ClaimScore]:
+        """The ``top`` claims for normalised ``text``, best first; topic entries too when ``topics``."""
         if not self.claim_ids or not text:
             return []
         w = self.weights
@@ -266,8 +268,12 @@ class ClaimIndex:
         sem_max = sims.max(axis=1)
         counter = self._counter_scores(qvec, cand, pruned)
         combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
+        if not topics:
+            combined[self.is_topic[cand]] = -np.inf
         results = []
         for row in np.argsort(-combined, kind="stable")[:top].tolist():
+            if not np.isfinite(combined[row]):
+                break
             best = int(slots[row, int(np.argmax(mixed[row]))])
             results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]), float(lex_slots[row].max()),
                                       float(sem_max[row]), float(counter[row]), self.example_texts[best],
