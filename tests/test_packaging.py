@@ -89,3 +89,15 @@ def test_help_works():
     """`python -m bot --help` lists the commands."""
     out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "console" in out.stdout and "kb" in out.stdout
+
+
+def test_config_example_shows_the_defaults():
+    """The documented example is the default configuration (apart from where the database lives)."""
+    from bot.config import load_config
+
+    from bot.config import DiscordConfig, MatrixConfig
+
+    example = load_config(ROOT / "config.example.yaml", environ={})
+    sections = {"database", "discord", "matrix"}
+    assert example.model_dump(exclude=sections) == Config().model_dump(exclude=sections)
+    assert example.discord == DiscordConfig() and example.matrix == MatrixConfig()
