@@ -87,6 +87,9 @@ class MatrixAdapter:
         self._rooms: RoomTracker | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        #: Clear while a sync's events are being answered; close() waits for it so no reply is cut off.
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._connected = False
         self._started_ms = 0
         self._floor_ms = 0  # events older than this are history, never answered
@@ -126,8 +129,12 @@ class MatrixAdapter:
                 await self._client.close()
 
     async def close(self) -> None:
-        """Stop syncing and close the connection; :meth:`start` then returns."""
+        """Stop syncing, let the events being answered finish, close the connection; :meth:`start` returns."""
         self._closing = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=10)
+        except TimeoutError:
+            log.warning("matrix: closing while still answering a sync's events")
         task = self._task
         if task is not None and not task.done():
             task.cancel()
@@ -181,7 +188,7 @@ class MatrixAdapter:
         client = self._client
         assert client is not None
         first, full_state, wait = True, since is not None, 0.5
-        while True:
+        while not self._closing:
             try:
                 resp = await client.sync(timeout=0 if first else self.sync_timeout_ms, since=since,
                                          full_state=full_state or None)
@@ -202,10 +209,14 @@ class MatrixAdapter:
                 continue
             wait = 0.5
             self._set_connected(True)
-            await self._after_sync()
-            await self._handle_sync(resp, replay=first and since is None)
-            since, first, full_state = resp.next_batch, False, False
-            await self.storage.set_state(state_key(self.user_id, "next_batch"), since)
+            self._idle.clear()
+            try:
+                await self._after_sync()
+                await self._handle_sync(resp, replay=first and since is None)
+                since, first, full_state = resp.next_batch, False, False
+                await self.storage.set_state(state_key(self.user_id, "next_batch"), since)
+            finally:
+                self._idle.set()
             self.status.update(last_sync=time.time(), rooms=len(client.rooms))
 
     async def _after_sync(self) -> None:
