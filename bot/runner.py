@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -35,12 +35,16 @@ class Adapter(Protocol):
     async def close(self) -> None: ...
 
 
+AdapterFactory = Callable[[dict[str, Any]], Adapter]
+
+
 @dataclass
 class Supervisor:
     """Runs one adapter and restarts it with exponential backoff when it stops with an error."""
 
     name: str
-    factory: Callable[[], Adapter]
+    #: Builds a fresh adapter for each (re)start, given the status dict it keeps up to date.
+    factory: AdapterFactory
     status: dict[str, Any] = field(default_factory=dict)
     initial_backoff: float = 2.0
     adapter: Adapter | None = None
@@ -49,7 +53,7 @@ class Supervisor:
     async def run(self) -> None:
         backoff = self.initial_backoff
         while not self.stopping:
-            self.adapter = self.factory()
+            self.adapter = self.factory(self.status)
             self.status.update(state="starting")
             try:
                 await self.adapter.start()
@@ -85,21 +89,22 @@ class Supervisor:
         await self._close_quietly()
 
 
-def _adapters(app: App) -> dict[str, tuple[Callable[[dict[str, Any]], Adapter], dict[str, Any]]]:
+def _adapters(app: App) -> dict[str, AdapterFactory]:
+    """A factory (taking the adapter's status dict) per configured platform."""
     config = app.config
-    made: dict[str, tuple[Callable[[dict[str, Any]], Adapter], dict[str, Any]]] = {}
+    made: dict[str, AdapterFactory] = {}
     if config.discord_enabled and config.discord is not None:
         from .adapters.discord_bot import DiscordAdapter
 
         dcfg = config.discord
-        made["discord"] = (lambda status: DiscordAdapter(app.engine, dcfg, status=status), {})
+        made["discord"] = lambda status: DiscordAdapter(app.engine, dcfg, status=status)
     if config.matrix_enabled and config.matrix is not None:
         from .adapters.matrix_bot import MatrixAdapter
 
         mcfg = config.matrix
         store = mcfg.store_path or config.database.parent / "matrix-store"
-        made["matrix"] = (lambda status: MatrixAdapter(app.engine, app.storage, mcfg, store_dir=store,
-                                                        status=status), {})
+        made["matrix"] = lambda status: MatrixAdapter(app.engine, app.storage, mcfg, store_dir=store,
+                                                      status=status)
     return made
 
 
@@ -117,18 +122,17 @@ async def watch_knowledge(app: App, stop: asyncio.Event) -> None:
 
 
 async def run_app(app: App, stop: asyncio.Event,
-                  extra_tasks: list[Callable[[], Awaitable[None]]] | None = None) -> None:
-    """Run every configured adapter until ``stop`` is set, then shut down gracefully."""
-    supervisors = [Supervisor(name, lambda f=factory, s=status: f(s), status=status)
-                   for name, (factory, status) in _adapters(app).items()]
+                  adapters: dict[str, AdapterFactory] | None = None) -> None:
+    """Run every configured adapter (or ``adapters``: name -> factory(status)) until ``stop`` is set, then
+    shut down gracefully: adapters close first (finishing in-flight replies), the caller closes the database."""
+    factories = adapters if adapters is not None else _adapters(app)
+    supervisors = [Supervisor(name, factory) for name, factory in factories.items()]
     health = HealthServer(app, {s.name: s.status for s in supervisors})
     if app.config.metrics.enabled:
         await health.start(app.config.metrics.host, app.config.metrics.port)
     tasks = [asyncio.create_task(s.run(), name=f"adapter-{s.name}") for s in supervisors]
     if app.config.knowledge.watch:
         tasks.append(asyncio.create_task(watch_knowledge(app, stop), name="knowledge-watch"))
-    for make in extra_tasks or []:
-        tasks.append(asyncio.create_task(make()))
     if not supervisors:
         log.warning("no platform configured: nothing to run (use `python -m bot console` to chat locally)")
     log.info("Footnote running: %s", ", ".join(s.name for s in supervisors) or "no adapters")

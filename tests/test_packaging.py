@@ -93,9 +93,7 @@ def test_help_works():
 
 def test_config_example_shows_the_defaults():
     """The documented example is the default configuration (apart from where the database lives)."""
-    from bot.config import load_config
-
-    from bot.config import DiscordConfig, MatrixConfig
+    from bot.config import DiscordConfig, MatrixConfig, load_config
 
     example = load_config(ROOT / "config.example.yaml", environ={})
     sections = {"database", "discord", "matrix"}

@@ -61,8 +61,8 @@ async def test_one_failing_adapter_does_not_stop_the_other(app):
     """A bad-token adapter is retried with backoff while the other keeps answering."""
     status_bad, status_good = {}, {}
     good = WorkingAdapter(app.engine, status_good)
-    bad = Supervisor("discord", lambda: BrokenAdapter(status_bad), status=status_bad, initial_backoff=0.05)
-    ok = Supervisor("matrix", lambda: good, status=status_good)
+    bad = Supervisor("discord", BrokenAdapter, status=status_bad, initial_backoff=0.05)
+    ok = Supervisor("matrix", lambda status: good, status=status_good)
     tasks = [asyncio.create_task(bad.run()), asyncio.create_task(ok.run())]
     await asyncio.sleep(0.3)
     await good.handle("china gives everyone a single social credit score right?", 1.0)
@@ -124,20 +124,60 @@ async def test_knowledge_reloads_when_a_file_changes(tmp_path):
         await asyncio.wait_for(watcher, 5)
 
 
-async def test_shutdown_finishes_in_flight_replies_and_feedback(tmp_path):
-    """Closing while a reply and a feedback row are being written loses neither."""
-    config = Config(database=tmp_path / "db.sqlite3")
-    async with open_app(config) as app:
-        [reply] = await app.engine.handle_message(message("china gives everyone a single social credit score "
-                                                          "right?", message_id="q1"))
-        pending = [asyncio.create_task(app.engine.record_sent(reply, "a1"))]
-        await asyncio.gather(*pending)
+class SlowAdapter:
+    """Is in the middle of posting a reply (a slow platform call) when shutdown begins."""
+
+    def __init__(self, engine, status: dict) -> None:
+        from bot.adapters.inflight import InFlight
+
+        self.engine, self.status, self.inflight = engine, status, InFlight()
+        self.started = asyncio.Event()
+        self._closed = asyncio.Event()
+
+    async def start(self) -> None:
+        self.status["state"] = "connected"
+        asyncio.get_running_loop().create_task(self._answer())
+        await self._closed.wait()
+
+    async def _answer(self) -> None:
         from bot.messages import Feedback
 
-        await app.engine.record_feedback(Feedback("test", "a1", "bob", True, 2.0))
+        with self.inflight:
+            self.started.set()
+            [reply] = await self.engine.handle_message(message(
+                "china gives everyone a single social credit score right?", message_id="q1"))
+            await asyncio.sleep(0.3)  # the platform is slow to accept the reply
+            await self.engine.record_sent(reply, "a1")
+            await self.engine.record_feedback(Feedback("test", "a1", "bob", True, 2.0))
+
+    async def close(self) -> None:
+        await self.inflight.wait(timeout=5)
+        self._closed.set()
+
+
+async def test_shutdown_finishes_in_flight_replies_and_feedback(tmp_path):
+    """SIGTERM while a reply is being posted: the reply and its feedback row are both in the database."""
+    from bot.runner import run_app
+
+    config = Config(database=tmp_path / "db.sqlite3", knowledge=KnowledgeConfig(watch=False))
+    stop = asyncio.Event()
+    async with open_app(config) as app:
+        adapters = {}
+
+        def factory(status: dict) -> SlowAdapter:
+            adapters["slow"] = SlowAdapter(app.engine, status)
+            return adapters["slow"]
+
+        runner = asyncio.create_task(run_app(app, stop, {"slow": factory}))
+        while "slow" not in adapters:
+            await asyncio.sleep(0.01)
+        await adapters["slow"].started.wait()
+        stop.set()  # what SIGTERM does
+        await asyncio.wait_for(runner, 10)
     async with open_app(config) as again:
         assert await again.storage.feedback_rows() == [("test", "a1", "bob", "single-national-score", True)]
         assert (await again.storage.reply_by_sent_id("test", "a1")).claim_id == "single-national-score"
+        assert await again.storage.integrity_ok()
 
 
 def test_json_logs_never_show_secrets(caplog):
