@@ -121,6 +121,22 @@ async def watch_knowledge(app: App, stop: asyncio.Event) -> None:
         app.engine.reload()
 
 
+#: Dedupe ids and per-message decisions are kept this long (replies and feedback are kept for stats).
+KEEP_DECISIONS_DAYS = 30
+
+
+async def prune_periodically(app: App, stop: asyncio.Event, every: float = 3600.0) -> None:
+    """Forget old dedupe ids and decisions once an hour, so the database does not grow without bound."""
+    import time
+
+    while not stop.is_set():
+        await app.storage.prune(time.time() - KEEP_DECISIONS_DAYS * 86400)
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
+
+
 async def run_app(app: App, stop: asyncio.Event,
                   adapters: dict[str, AdapterFactory] | None = None) -> None:
     """Run every configured adapter (or ``adapters``: name -> factory(status)) until ``stop`` is set, then
@@ -133,6 +149,7 @@ async def run_app(app: App, stop: asyncio.Event,
     tasks = [asyncio.create_task(s.run(), name=f"adapter-{s.name}") for s in supervisors]
     if app.config.knowledge.watch:
         tasks.append(asyncio.create_task(watch_knowledge(app, stop), name="knowledge-watch"))
+    tasks.append(asyncio.create_task(prune_periodically(app, stop), name="prune"))
     if not supervisors:
         log.warning("no platform configured: nothing to run (use `python -m bot console` to chat locally)")
     log.info("Footnote running: %s", ", ".join(s.name for s in supervisors) or "no adapters")

@@ -57,3 +57,19 @@ async def test_backup_is_a_working_copy(tmp_path):
     copy = await Storage.open(tmp_path / "copy.sqlite3")
     assert await copy.get_state("k") == "v"
     await copy.close()
+
+
+async def test_prune_forgets_old_dedupe_ids_and_decisions_but_keeps_replies(tmp_path):
+    """Old dedupe ids and decisions go; replies and feedback stay for stats."""
+    storage = await Storage.open(tmp_path / "db.sqlite3")
+    await storage.mark_processed("d", "old", 1.0)
+    await storage.mark_processed("d", "new", 100.0)
+    await storage.log_decision("d", "old", "c", None, None, "nothing", "x", {}, 1.0)
+    await storage.log_reply(ReplyRecord("d", "c", "old", "u", "meme-points", "reply", "confident", 0.8, None, 1.0),
+                            {}, None)
+    await storage.prune(before_ts=50.0)
+    assert await storage.mark_processed("d", "old", 200.0)  # forgotten, so new again
+    assert not await storage.mark_processed("d", "new", 200.0)
+    assert await storage.decision("d", "old") is None
+    assert await storage.replies_for_message("d", "old")
+    await storage.close()
