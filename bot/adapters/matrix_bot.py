@@ -26,7 +26,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from nio import AsyncClient, AsyncClientConfig, MegolmEvent, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    MegolmEvent,
+    MessageDirection,
+    RoomMessagesResponse,
+    SyncResponse,
+)
 from nio.exceptions import EncryptionError, LocalProtocolError
 
 from ..config import MatrixConfig
@@ -47,6 +54,11 @@ log = logging.getLogger(__name__)
 #: ``mark_processed`` namespace for raw Matrix events (the engine uses ``matrix`` for message ids).
 _EVENTS = "matrix-event"
 _NETWORK_ERRORS = (aiohttp.ClientError, TimeoutError)
+#: Synapse sends 10 timeline events per room per sync by default; a busy room needs more. Beyond this the
+#: timeline is "limited" and the gap is fetched with /messages (see _backfill).
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
+#: At most this many older events are fetched to fill one gap (a very long outage is not replayed in full).
+BACKFILL_MAX = 1000
 
 
 class MatrixAdapter:
@@ -191,7 +203,7 @@ class MatrixAdapter:
         while not self._closing:
             try:
                 resp = await client.sync(timeout=0 if first else self.sync_timeout_ms, since=since,
-                                         full_state=full_state or None)
+                                         full_state=full_state or None, sync_filter=SYNC_FILTER)
             except (*_NETWORK_ERRORS, ValueError) as exc:  # ValueError: a proxy's error page instead of JSON
                 self._set_connected(False)
                 log.warning("matrix: sync failed (%s); reconnecting in %.1f s", type(exc).__name__, wait)
@@ -246,12 +258,35 @@ class MatrixAdapter:
             for event in info.state:
                 rooms.observe_state(room_id, event)
             floor = max(self._floor_ms, rooms.own_join_ts(info.timeline.events))
-            for event in info.timeline.events:
+            events = list(info.timeline.events)
+            if info.timeline.limited and not replay and info.timeline.prev_batch:
+                events = await self._backfill(room_id, info.timeline.prev_batch, floor) + events
+            for event in events:
                 rooms.observe_state(room_id, event)
                 if replay or event.server_timestamp < floor:
                     continue
                 await self._handle_event(room_id, event)
         await self._retry_undecrypted()
+
+    async def _backfill(self, room_id: str, token: str, floor_ms: int) -> list[Any]:
+        """The events a limited sync skipped, oldest first, back to ``floor_ms`` (dedupe drops repeats)."""
+        client = self._client
+        assert client is not None
+        older: list[Any] = []
+        while token and len(older) < BACKFILL_MAX:
+            resp = await client.room_messages(room_id, start=token, direction=MessageDirection.back, limit=100)
+            if not isinstance(resp, RoomMessagesResponse) or not resp.chunk:
+                if not isinstance(resp, RoomMessagesResponse):
+                    log.warning("matrix: could not fetch the messages a busy sync skipped in %s: %s", room_id, resp)
+                break
+            fresh = [e for e in resp.chunk if getattr(e, "server_timestamp", 0) >= floor_ms]
+            older.extend(fresh)
+            if len(fresh) < len(resp.chunk) or resp.end == token:
+                break
+            token = resp.end
+        if older:
+            log.info("matrix: fetched %d event(s) a busy sync skipped in %s", len(older), room_id)
+        return older[::-1]
 
     async def _retry_undecrypted(self) -> None:
         client = self._client
