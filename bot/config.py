@@ -66,6 +66,7 @@ class PolicyConfig(_Section):
     cooldown_minutes: float = Field(30, ge=0, description="Answer a claim once per channel per cooldown.")
     channel_per_hour: int = Field(6, ge=0, description="Answers per channel per hour.")
     user_per_hour: int = Field(3, ge=0, description="Answers to one user per hour.")
+    react_per_hour: int = Field(6, ge=0, description="🔎 reactions per channel per hour.")
     default_mode: Literal["reply", "react", "off"] = "reply"
 
 

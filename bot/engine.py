@@ -231,6 +231,8 @@ class Engine:
                 msg.platform, hour_ago, channel_id=msg.channel_id),
             user_replies_last_hour=await self.storage.count_replies_since(
                 msg.platform, hour_ago, author_id=msg.author_id),
+            channel_reacts_last_hour=await self.storage.count_replies_since(
+                msg.platform, hour_ago, channel_id=msg.channel_id, action="react"),
         )
         decision = decide(facts, pcfg)
         if decision.action == "nothing":

@@ -27,7 +27,14 @@ class PolicyFacts:
     minutes_since_last: float | None
     channel_replies_last_hour: int
     user_replies_last_hour: int
+    channel_reacts_last_hour: int = 0
     explicitly_asked: bool = False
+
+    @property
+    def would_react(self) -> bool:
+        """Whether the answer would be a 🔎 rather than a reply (unless something else stops it)."""
+        return not self.explicitly_asked and (
+            self.tier == Tier.SUGGEST or self.auto_reply == AutoReply.REACT or self.channel_mode == "react")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,8 @@ RULES: tuple[Rule, ...] = (
      "this entry is never answered unprompted"),
     ("cooldown", lambda f, c: f.minutes_since_last is not None and f.minutes_since_last < f.cooldown_minutes,
      "nothing", "already answered this claim here recently (cooldown)"),
+    ("react-cap", lambda f, c: f.would_react and f.channel_reacts_last_hour >= c.react_per_hour, "nothing",
+     "hourly 🔎 cap for this channel reached"),
     ("react-suggest", lambda f, c: f.tier == Tier.SUGGEST and not f.explicitly_asked, "react",
      "not sure enough to answer, so a 🔎 a reader can click"),
     ("react-claim", lambda f, c: f.auto_reply == AutoReply.REACT and not f.explicitly_asked, "react",

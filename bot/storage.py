@@ -221,16 +221,16 @@ class Storage:
         return row[0] if row and row[0] is not None else None
 
     async def count_replies_since(self, platform: str, since: float, *, channel_id: str | None = None,
-                                  author_id: str | None = None) -> int:
-        """Answers (not 🔎 offers) since ``since`` in a channel or to an author."""
+                                  author_id: str | None = None, action: str = "reply") -> int:
+        """Answers (``action='reply'``) or 🔎 offers (``'react'``) since ``since`` in a channel or to an author."""
         if channel_id is not None:
             sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND channel_id = ? AND ts >= ? "
-                   "AND action = 'reply'")
-            params: tuple[Any, ...] = (platform, channel_id, since)
+                   "AND action = ?")
+            params: tuple[Any, ...] = (platform, channel_id, since, action)
         else:
             sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND author_id = ? AND ts >= ? "
-                   "AND action = 'reply'")
-            params = (platform, author_id, since)
+                   "AND action = ?")
+            params = (platform, author_id, since, action)
         row = await self._one(sql, params)
         return int(row[0]) if row else 0
 

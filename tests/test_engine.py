@@ -192,3 +192,20 @@ async def test_broken_reload_keeps_the_last_good_knowledge(app, knowledge_copy):
     assert any("meme-points.yaml:2:" in p for p in result.problems), result.problems
     path.write_text(path.read_text().replace("claim: a colon: here breaks YAML\n", ""))
     assert app.engine.reload([knowledge_copy]).ok and app.engine.kb is not before
+
+
+def test_search_reactions_are_capped_too():
+    """A channel gets at most six 🔎 an hour (react_per_hour), whatever the claims."""
+    from bot.config import PolicyConfig
+    from bot.kb.models import AutoReply
+    from bot.messages import Tier
+    from bot.policy import PolicyFacts, decide
+
+    def facts(reacts: int) -> PolicyFacts:
+        return PolicyFacts(tier=Tier.SUGGEST, auto_reply=AutoReply.REPLY, channel_mode="reply", cooldown_minutes=30,
+                           minutes_since_last=None, channel_replies_last_hour=0, user_replies_last_hour=0,
+                           channel_reacts_last_hour=reacts)
+
+    assert decide(facts(5), PolicyConfig()).action == "react"
+    capped = decide(facts(6), PolicyConfig())
+    assert (capped.action, capped.rule) == ("nothing", "react-cap")
