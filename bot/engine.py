@@ -199,10 +199,11 @@ class Engine:
         if kind != "nothing":
             metrics.ACTIONS.labels(msg.platform, kind).inc()
         reason = action.reason if isinstance(action, Nothing) else result.reason
-        await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id,
-                                        result.best.claim_id if result.best else None,
-                                        result.tier.value if result.tier else None, kind, reason,
-                                        result.scores(), msg.timestamp)
+        if isinstance(action, Nothing):  # an answer's decision row is written with its reply row (one write)
+            await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id,
+                                            result.best.claim_id if result.best else None,
+                                            result.tier.value if result.tier else None, kind, reason,
+                                            result.scores(), msg.timestamp)
         log.info("decision", extra={"event": "decision", "platform": msg.platform, "channel": msg.channel_id,
                                     "claim": result.best.claim_id if result.best else None,
                                     "tier": result.tier.value if result.tier else None, "action": kind,
@@ -216,23 +217,19 @@ class Engine:
         tier = result.tier
         if msg.addressed_to_bot and tier == Tier.SUGGEST:
             tier = Tier.CONFIDENT  # they asked the bot directly: answer rather than hint
-        settings = await self.storage.channel_settings(msg.platform, msg.channel_id)
+        settings, last, channel_replies, user_replies, channel_reacts = await self.storage.policy_facts(
+            msg.platform, msg.channel_id, msg.author_id, claim.id, since=msg.timestamp - 3600)
         pcfg = self.config.policy
         cooldown = settings.cooldown_minutes if settings.cooldown_minutes is not None else pcfg.cooldown_minutes
-        last = await self.storage.last_answer(msg.platform, msg.channel_id, claim.id)
-        hour_ago = msg.timestamp - 3600
         facts = PolicyFacts(
             tier=tier,
             auto_reply=claim.auto_reply,
             channel_mode=settings.mode or pcfg.default_mode,
             cooldown_minutes=cooldown,
             minutes_since_last=None if last is None else (msg.timestamp - last) / 60,
-            channel_replies_last_hour=await self.storage.count_replies_since(
-                msg.platform, hour_ago, channel_id=msg.channel_id),
-            user_replies_last_hour=await self.storage.count_replies_since(
-                msg.platform, hour_ago, author_id=msg.author_id),
-            channel_reacts_last_hour=await self.storage.count_replies_since(
-                msg.platform, hour_ago, channel_id=msg.channel_id, action="react"),
+            channel_replies_last_hour=channel_replies,
+            user_replies_last_hour=user_replies,
+            channel_reacts_last_hour=channel_reacts,
         )
         decision = decide(facts, pcfg)
         if decision.action == "nothing":
@@ -240,7 +237,7 @@ class Engine:
             return Nothing(f"{decision.reason} ({claim.id})")
         record = ReplyRecord(msg.platform, msg.channel_id, msg.message_id, msg.author_id, claim.id,
                              decision.action, tier.value, result.best.combined, None, msg.timestamp)
-        await self.storage.log_reply(record, result.scores(), msg.server_id)
+        await self.storage.log_reply(record, result.scores(), msg.server_id, reason=result.reason)
         if decision.action == "react":
             return React(message=msg, claim_id=claim.id, tier=tier, score=result.best.combined)
         return Reply(message=msg, answer=self.answer_for(claim), tier=tier, score=result.best.combined)

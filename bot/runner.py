@@ -123,16 +123,23 @@ async def watch_knowledge(app: App, stop: asyncio.Event) -> None:
 
 #: Dedupe ids and per-message decisions are kept this long (replies and feedback are kept for stats).
 KEEP_DECISIONS_DAYS = 30
+CHECKPOINT_EVERY = 60.0
+PRUNE_EVERY = 3600.0
 
 
-async def prune_periodically(app: App, stop: asyncio.Event, every: float = 3600.0) -> None:
-    """Forget old dedupe ids and decisions once an hour, so the database does not grow without bound."""
+async def maintain(app: App, stop: asyncio.Event) -> None:
+    """Checkpoint the database every minute and forget old dedupe ids and decisions every hour, off the
+    per-message path, so neither latency nor the database grows without bound."""
     import time
 
+    last_prune = 0.0
     while not stop.is_set():
-        await app.storage.prune(time.time() - KEEP_DECISIONS_DAYS * 86400)
+        await app.storage.checkpoint()
+        if time.monotonic() - last_prune >= PRUNE_EVERY:
+            await app.storage.prune(time.time() - KEEP_DECISIONS_DAYS * 86400)
+            last_prune = time.monotonic()
         try:
-            await asyncio.wait_for(stop.wait(), every)
+            await asyncio.wait_for(stop.wait(), CHECKPOINT_EVERY)
         except TimeoutError:
             pass
 
@@ -149,7 +156,7 @@ async def run_app(app: App, stop: asyncio.Event,
     tasks = [asyncio.create_task(s.run(), name=f"adapter-{s.name}") for s in supervisors]
     if app.config.knowledge.watch:
         tasks.append(asyncio.create_task(watch_knowledge(app, stop), name="knowledge-watch"))
-    tasks.append(asyncio.create_task(prune_periodically(app, stop), name="prune"))
+    tasks.append(asyncio.create_task(maintain(app, stop), name="maintenance"))
     if not supervisors:
         log.warning("no platform configured: nothing to run (use `python -m bot console` to chat locally)")
     log.info("Footnote running: %s", ", ".join(s.name for s in supervisors) or "no adapters")
