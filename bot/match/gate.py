@@ -16,7 +16,7 @@ __all__ = ["TopicGate"]
 _WORD = re.compile(r"\w+")
 _LETTERS = string.ascii_lowercase
 #: Words shorter than this must be spelt exactly ("ccp" within one edit of "cap" would be noise).
-_TYPO_MIN_LEN = 6
+_TYPO_MIN_LEN = 7
 
 
 def _one_edit(word: str) -> set[str]:
@@ -80,7 +80,7 @@ class TopicGate:
         self._weak = _Terms(weak_terms)
 
     def level(self, text: str) -> int:
-        """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of six letters or more."""
+        """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of seven letters or more."""
         low = text[:4000].casefold()
         words = _WORD.findall(low)
         if self._strong.matches(low, words):

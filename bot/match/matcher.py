@@ -20,9 +20,9 @@ __all__ = ["Matcher", "MatchResult"]
 
 #: A message with only a weak topic word, or none in an on-topic conversation, needs this much more.
 WEAK_EXTRA = 0.08
-#: A claim needs a subject and something said about it: fewer content words than this ("chinese", "from
-#: china?") are never matched, however close their vector lands to a claim.
-MIN_CONTENT_WORDS = 2
+#: A claim needs a subject and something said about it: fewer content words than this ("from china?", "do
+#: you know chinese?") are never matched, however close their vector lands to a claim.
+MIN_CONTENT_WORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
