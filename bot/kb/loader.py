@@ -46,12 +46,22 @@ class LoadReport:
 
 
 class _LineIndex:
-    """Maps a path inside a YAML document (``("sources", 2)``) to its 1-based line."""
+    """Maps a path inside a YAML document (``("sources", 2)``) to its 1-based line.
+
+    Built on first use: a valid file (the usual case) never pays for the walk.
+    """
 
     def __init__(self, node: yaml.Node | None) -> None:
-        self.lines: dict[Path_, int] = {}
-        if node is not None:
-            self._walk(node, ())
+        self._node = node
+        self._lines: dict[Path_, int] | None = None
+
+    @property
+    def lines(self) -> dict[Path_, int]:
+        if self._lines is None:
+            self._lines = {}
+            if self._node is not None:
+                self._walk(self._node, ())
+        return self._lines
 
     def _walk(self, node: yaml.Node, path: Path_) -> None:
         self.lines[path] = node.start_mark.line + 1
@@ -140,7 +150,7 @@ def _parse(path: Path, rel: str, problems: list[str]) -> tuple[Any, _LineIndex] 
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
-            alias_line = _alias_line(node)
+            alias_line = _alias_line(node) if "*" in text else 0  # an alias is written *name
             if alias_line:
                 problems.append(f"{rel}:{alias_line}: YAML anchors and aliases (&name, *name) are not allowed "
                                 "in knowledge files; write the text out in full")

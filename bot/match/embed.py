@@ -55,10 +55,9 @@ class StaticEmbedder:
             flat = np.fromiter((i for x in ids for i in x), dtype=np.int64, count=int(lengths.sum()))
             if not len(flat):
                 continue
-            rows = self.vectors[flat].astype(np.float32)
             present = np.flatnonzero(lengths)
             starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[present]
-            sums = np.add.reduceat(rows, starts, axis=0)
+            sums = np.add.reduceat(self.vectors[flat], starts, axis=0, dtype=np.float32)
             norms = np.linalg.norm(sums, axis=1, keepdims=True)
             out[start + present] = sums / np.where(norms > 0, norms, 1)
         return out
