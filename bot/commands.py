@@ -107,13 +107,15 @@ class CommandHandler:
         storage = self.engine.storage
         current = await storage.channel_settings(cmd.platform, cmd.channel_id)
         words = cmd.args.split()
-        mode, cooldown = current.mode, current.cooldown_minutes
+        mode, cooldown, thread = current.mode, current.cooldown_minutes, current.thread
         try:
             while words:
                 key = words.pop(0).casefold()
                 value = words.pop(0).casefold() if words else ""
                 if key == "mode" and value in ("reply", "react", "off", "default"):
                     mode = None if value == "default" else value
+                elif key == "thread" and value in ("on", "off", "default"):
+                    thread = None if value == "default" else value == "on"
                 elif key == "cooldown" and value:
                     cooldown = None if value == "default" else float(value)
                     if cooldown is not None and not 0 <= cooldown <= 10080:
@@ -121,17 +123,18 @@ class CommandHandler:
                 else:
                     raise ValueError
         except ValueError:
-            return Notice("Usage: settings [mode reply|react|off|default] [cooldown MINUTES|default]", ok=False,
-                          private=True)
+            return Notice("Usage: settings [mode reply|react|off|default] [cooldown MINUTES|default] "
+                          "[thread on|off|default]", ok=False, private=True)
         if cmd.args.strip():
-            await storage.set_channel_settings(cmd.platform, cmd.channel_id, ChannelSettings(mode, cooldown))
+            await storage.set_channel_settings(cmd.platform, cmd.channel_id, ChannelSettings(mode, cooldown, thread))
             log.info("settings changed", extra={"event": "settings", "user": cmd.author_id, "mode": mode,
-                                                "cooldown": cooldown, "channel": cmd.channel_id})
+                                                "cooldown": cooldown, "in_thread": thread, "channel": cmd.channel_id})
         pcfg = self.engine.config.policy
         return Notice("Settings for this channel", (
             f"mode: {mode or pcfg.default_mode}{'' if mode else ' (default)'}",
             f"cooldown: {cooldown if cooldown is not None else pcfg.cooldown_minutes:g} minutes per claim"
             f"{'' if cooldown is not None else ' (default)'}",
+            f"answers in a thread: {'platform default' if thread is None else 'on' if thread else 'off'}",
             f"caps: {pcfg.channel_per_hour} answers per channel and {pcfg.user_per_hour} per person per hour",
         ), private=True)
 

@@ -240,7 +240,8 @@ class Engine:
         await self.storage.log_reply(record, result.scores(), msg.server_id, reason=result.reason)
         if decision.action == "react":
             return React(message=msg, claim_id=claim.id, tier=tier, score=result.best.combined)
-        return Reply(message=msg, answer=self.answer_for(claim), tier=tier, score=result.best.combined)
+        return Reply(message=msg, answer=self.answer_for(claim), tier=tier, score=result.best.combined,
+                     in_thread=settings.thread)
 
     async def record_sent(self, action: Reply | React, sent_message_id: str) -> None:
         """Link the platform id of what the adapter posted to the answer, for feedback and 🔎."""

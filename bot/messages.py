@@ -158,6 +158,8 @@ class Reply:
     answer: ClaimAnswer
     tier: Tier
     score: float
+    #: The channel's thread setting: True/False, or None for the platform's configured default.
+    in_thread: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +199,8 @@ COMMANDS: dict[str, str] = {
     "claims": "claims [page] - every claim Footnote knows",
     "explain": "explain <message id> - why Footnote answered (or not) a message",
     "help": "help - this list",
-    "settings": "settings [mode reply|react|off] [cooldown MINUTES] - this channel's settings (moderators)",
+    "settings": "settings [mode reply|react|off] [cooldown MINUTES] [thread on|off] - this channel's settings "
+                "(moderators)",
     "reload": "reload - load the knowledge files again (moderators)",
     "test": "test <text> - how Footnote would match a message (moderators)",
     "stats": "stats - answers per claim and feedback (moderators)",

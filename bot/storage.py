@@ -59,6 +59,10 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: per-channel thread mode (answer in a thread rather than as a reply; Discord).
+    """
+    ALTER TABLE channel_settings ADD COLUMN thread INTEGER;
+    """,
 )
 
 
@@ -68,6 +72,8 @@ class ChannelSettings:
 
     mode: str | None = None
     cooldown_minutes: float | None = None
+    #: Answer in a thread started on the message (where the platform has threads).
+    thread: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,11 @@ def _statements(script: str) -> list[str]:
                 out.append(buffer.strip())
             buffer = ""
     return out
+
+
+def _settings(row: Any) -> ChannelSettings:
+    mode, cooldown, thread = row
+    return ChannelSettings(mode, cooldown, None if thread is None else bool(thread))
 
 
 class Storage:
@@ -188,17 +199,18 @@ class Storage:
 
     async def channel_settings(self, platform: str, channel_id: str) -> ChannelSettings:
         row = await self._one(
-            "SELECT mode, cooldown_minutes FROM channel_settings WHERE platform = ? AND channel_id = ?",
+            "SELECT mode, cooldown_minutes, thread FROM channel_settings WHERE platform = ? AND channel_id = ?",
             (platform, channel_id),
         )
-        return ChannelSettings(*row) if row else ChannelSettings()
+        return _settings(row) if row else ChannelSettings()
 
     async def set_channel_settings(self, platform: str, channel_id: str, settings: ChannelSettings) -> None:
         await self._write(
-            "INSERT INTO channel_settings (platform, channel_id, mode, cooldown_minutes) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(platform, channel_id) DO UPDATE SET mode = excluded.mode, "
-            "cooldown_minutes = excluded.cooldown_minutes",
-            (platform, channel_id, settings.mode, settings.cooldown_minutes),
+            "INSERT INTO channel_settings (platform, channel_id, mode, cooldown_minutes, thread) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(platform, channel_id) DO UPDATE SET mode = excluded.mode, "
+            "cooldown_minutes = excluded.cooldown_minutes, thread = excluded.thread",
+            (platform, channel_id, settings.mode, settings.cooldown_minutes,
+             None if settings.thread is None else int(settings.thread)),
         )
 
     # ------------------------------------------------------------------------------------ replies
@@ -221,6 +233,7 @@ class Storage:
         row = await self._one(
             "SELECT (SELECT mode FROM channel_settings WHERE platform = ?1 AND channel_id = ?2),"
             " (SELECT cooldown_minutes FROM channel_settings WHERE platform = ?1 AND channel_id = ?2),"
+            " (SELECT thread FROM channel_settings WHERE platform = ?1 AND channel_id = ?2),"
             " (SELECT MAX(ts) FROM replies WHERE platform = ?1 AND channel_id = ?2 AND claim_id = ?4),"
             " (SELECT COUNT(*) FROM replies WHERE platform = ?1 AND channel_id = ?2 AND ts >= ?5"
             "  AND action = 'reply'),"
@@ -231,7 +244,7 @@ class Storage:
             (platform, channel_id, author_id, claim_id, since),
         )
         assert row is not None
-        return ChannelSettings(row[0], row[1]), row[2], int(row[3]), int(row[4]), int(row[5])
+        return _settings(row[:3]), row[3], int(row[4]), int(row[5]), int(row[6])
 
     async def set_sent_id(self, platform: str, message_id: str, action: str, sent_id: str) -> None:
         await self._write(

@@ -209,3 +209,13 @@ def test_search_reactions_are_capped_too():
     assert decide(facts(5), PolicyConfig()).action == "react"
     capped = decide(facts(6), PolicyConfig())
     assert (capped.action, capped.rule) == ("nothing", "react-cap")
+
+
+async def test_thread_mode_is_a_channel_setting(app):
+    """`settings thread on` makes the channel's answers go into a thread; other channels are unchanged."""
+    answer = await app.engine.handle_command(command("settings", "thread on", moderator=True, channel="threads"))
+    assert any("thread: on" in line for line in answer.lines)
+    [in_thread] = await app.engine.handle_message(message(CLAIM, channel="threads"))
+    [plain] = await app.engine.handle_message(message(CLAIM, channel="general"))
+    assert isinstance(in_thread, Reply) and in_thread.in_thread is True
+    assert isinstance(plain, Reply) and plain.in_thread is None

@@ -73,3 +73,20 @@ async def test_prune_forgets_old_dedupe_ids_and_decisions_but_keeps_replies(tmp_
     assert await storage.decision("d", "old") is None
     assert await storage.replies_for_message("d", "old")
     await storage.close()
+
+
+async def test_an_older_database_is_upgraded_in_place(tmp_path):
+    """A database from the first release gains the new columns and keeps its rows."""
+    from bot.storage import _statements
+
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:
+        for statement in _statements(MIGRATIONS[0]):
+            db.execute(statement)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO channel_settings (platform, channel_id, mode) VALUES ('d', 'c', 'react')")
+    storage = await Storage.open(path)
+    assert await storage.channel_settings("d", "c") == ChannelSettings("react", None, None)
+    await storage.set_channel_settings("d", "c", ChannelSettings("react", None, True))
+    assert (await storage.channel_settings("d", "c")).thread is True
+    await storage.close()

@@ -338,7 +338,8 @@ class DiscordAdapter:
     async def _send_reply(self, action: Reply) -> None:
         target = self._target(action.message.channel_id, action.message.message_id)
         embed, view = answer_embed(action.answer), answer_view(action.answer)
-        if self.config.thread_mode and isinstance(target.channel, discord.TextChannel):
+        in_thread = self.config.thread_mode if action.in_thread is None else action.in_thread
+        if in_thread and isinstance(target.channel, discord.TextChannel):
             thread = await target.create_thread(name=action.answer.claim.claim[:_THREAD_NAME_MAX])
             sent = await thread.send(embed=embed, view=view)
         else:

@@ -70,15 +70,19 @@ def _moderator_group(adapter: DiscordAdapter) -> app_commands.Group:
 
     @group.command(name="settings", description="Show or change how Footnote answers in this channel")
     @app_commands.describe(mode="reply: answer; react: add 🔎 and answer on request; off: stay quiet",
-                           cooldown="Minutes before the same claim is answered again in this channel")
+                           cooldown="Minutes before the same claim is answered again in this channel",
+                           thread="on: answer in a thread started on the message; off: reply in the channel")
     async def settings(interaction: discord.Interaction,
                        mode: Literal["reply", "react", "off", "default"] | None = None,
-                       cooldown: app_commands.Range[float, 0, 10080] | None = None) -> None:
+                       cooldown: app_commands.Range[float, 0, 10080] | None = None,
+                       thread: Literal["on", "off", "default"] | None = None) -> None:
         words = []
         if mode is not None:
             words += ["mode", mode]
         if cooldown is not None:
             words += ["cooldown", f"{cooldown:g}"]
+        if thread is not None:
+            words += ["thread", thread]
         await adapter.run_command(interaction, "settings", " ".join(words), moderator=True)
 
     @group.command(name="reload", description="Load the knowledge files again")

@@ -180,6 +180,20 @@ async def test_thread_mode_answers_in_a_thread(discord_app: App, discord_world: 
         await bot.stop()
 
 
+async def test_thread_mode_per_channel_from_the_settings_command(
+        discord_app: App, discord_world: DiscordWorld, discord_bot: RunningBot) -> None:
+    """A moderator's `/footnote settings thread:on` sends that channel's answers into threads."""
+    fake, world = discord_world.fake, discord_world
+    settings = await fake.slash(world.channel, world.moderator, "footnote", subcommand="settings",
+                                options={"thread": "on"})
+    (shown,) = await fake.followups_to(settings)
+    assert "thread: on" in plain(shown["embeds"][0]["description"])
+    message = await fake.post_message(world.channel, world.alice, example(discord_app, SINGLE))
+    (sent,) = await fake.wait_for(lambda: fake.bot_messages(int(message["id"])), what="an answer in the thread")
+    assert fake.find("POST", f"/channels/{world.channel.id}/messages/{message['id']}/threads")
+    assert sent.body["embeds"][0]["footer"]["text"] == f"/source {SINGLE}"
+
+
 # ------------------------------------------------------------------------------------------------ commands
 
 
