@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from .brain import build_brain
+from .brain import Brain, build_brain
 from .config import Config
 from .engine import Engine
 from .kb.loader import LoadReport
@@ -27,14 +27,16 @@ class App:
 
 
 @asynccontextmanager
-async def open_app(config: Config) -> AsyncIterator[App]:
-    """Build the engine for ``config`` and close the database on exit.
+async def open_app(config: Config, brain: Brain | None = None) -> AsyncIterator[App]:
+    """Build the engine for ``config`` (on ``brain`` if one is already built) and close the database on exit.
 
     Raises:
         KnowledgeError: the knowledge files are invalid (nothing is served from a broken base).
     """
     embedder = load_embedder()
-    brain, report = build_brain(config.knowledge_dirs(), config.match, embedder)
+    report = LoadReport()
+    if brain is None:
+        brain, report = build_brain(config.knowledge_dirs(), config.match, embedder)
     storage = await Storage.open(config.database)
     try:
         yield App(config=config, engine=Engine(brain, storage, config, embedder), storage=storage, report=report)

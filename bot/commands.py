@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING
 
 from .messages import COMMANDS, MODERATOR_COMMANDS, Answer, ClaimList, Command, Explanation, Notice
+from .stats import stats_lines
 from .storage import ChannelSettings
 
 if TYPE_CHECKING:
@@ -139,7 +140,5 @@ class CommandHandler:
         ), private=True)
 
     async def cmd_stats(self, cmd: Command) -> Answer:
-        from .stats import stats_lines
-
         lines = await stats_lines(self.engine, now=cmd.timestamp)
         return Notice("Footnote stats", tuple(lines), private=True)

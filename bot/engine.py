@@ -199,15 +199,14 @@ class Engine:
         if kind != "nothing":
             metrics.ACTIONS.labels(msg.platform, kind).inc()
         reason = action.reason if isinstance(action, Nothing) else result.reason
+        claim_id = result.best.claim_id if result.best else None
+        tier = result.tier.value if result.tier else None
         if isinstance(action, Nothing):  # an answer's decision row is written with its reply row (one write)
-            await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id,
-                                            result.best.claim_id if result.best else None,
-                                            result.tier.value if result.tier else None, kind, reason,
-                                            result.scores(), msg.timestamp)
+            await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id, claim_id, tier, kind,
+                                            reason, result.scores(), msg.timestamp)
         log.info("decision", extra={"event": "decision", "platform": msg.platform, "channel": msg.channel_id,
-                                    "claim": result.best.claim_id if result.best else None,
-                                    "tier": result.tier.value if result.tier else None, "action": kind,
-                                    "reason": reason, **result.scores()})
+                                    "claim": claim_id, "tier": tier, "action": kind, "reason": reason,
+                                    **result.scores()})
         return [action]
 
     async def _act(self, msg: Message, result: MatchResult, brain: Brain) -> Action:

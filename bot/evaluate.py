@@ -100,8 +100,10 @@ def run_eval(path: Path, config: Config) -> dict[str, Any]:
             cfn += label is not None
     p, r, f1 = _prf(tp, fp, fn)
     cp, cr, _ = _prf(ctp, cfp, cfn)
-    per_claim = {cid: {**c, "precision": _prf(c["tp"], c["fp"], c["fn"])[0],
-                       "recall": _prf(c["tp"], c["fp"], c["fn"])[1]} for cid, c in sorted(per.items())}
+    per_claim = {}
+    for cid, c in sorted(per.items()):
+        precision, recall, _ = _prf(c["tp"], c["fp"], c["fn"])
+        per_claim[cid] = {**c, "precision": precision, "recall": recall}
     return {"precision": p, "recall": r, "f1": f1, "tp": tp, "fp": fp, "fn": fn, "n": len(items),
             "confident_precision": cp, "confident_recall": cr, "per_claim": per_claim, "errors": errors,
             "items": predictions}

@@ -30,8 +30,15 @@ def _redact(text: str) -> str:
     return text
 
 
-def _redact_value(value: object) -> object:
-    return _redact(value) if isinstance(value, str) else _redact(str(value)) if _SECRETS else value
+def _scrub(value: object) -> object:
+    """``value`` with registered secrets masked in every string inside it."""
+    if isinstance(value, str):
+        return _redact(value)
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
 
 
 class RedactSecrets(logging.Filter):
@@ -62,9 +69,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             data["exception"] = self.formatException(record.exc_info)
         # Redact before encoding: JSON escapes a secret's quotes or backslashes and would hide it from a search.
-        clean = {k: v if isinstance(v, int | float | bool) or v is None else _redact_value(v)
-                 for k, v in data.items()}
-        return json.dumps(clean, default=str, ensure_ascii=False)
+        return json.dumps(_scrub(data), default=lambda o: _redact(str(o)), ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -130,8 +131,6 @@ PRUNE_EVERY = 3600.0
 async def maintain(app: App, stop: asyncio.Event) -> None:
     """Checkpoint the database every minute and forget old dedupe ids and decisions every hour, off the
     per-message path, so neither latency nor the database grows without bound."""
-    import time
-
     last_prune = 0.0
     while not stop.is_set():
         await app.storage.checkpoint()

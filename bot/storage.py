@@ -268,28 +268,6 @@ class Storage:
         )
         return ReplyRecord(*row) if row else None
 
-    async def last_answer(self, platform: str, channel_id: str, claim_id: str) -> float | None:
-        """When the bot last answered or offered ``claim_id`` in this channel."""
-        row = await self._one(
-            "SELECT MAX(ts) FROM replies WHERE platform = ? AND channel_id = ? AND claim_id = ?",
-            (platform, channel_id, claim_id),
-        )
-        return row[0] if row and row[0] is not None else None
-
-    async def count_replies_since(self, platform: str, since: float, *, channel_id: str | None = None,
-                                  author_id: str | None = None, action: str = "reply") -> int:
-        """Answers (``action='reply'``) or 🔎 offers (``'react'``) since ``since`` in a channel or to an author."""
-        if channel_id is not None:
-            sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND channel_id = ? AND ts >= ? "
-                   "AND action = ?")
-            params: tuple[Any, ...] = (platform, channel_id, since, action)
-        else:
-            sql = ("SELECT COUNT(*) FROM replies WHERE platform = ? AND author_id = ? AND ts >= ? "
-                   "AND action = ?")
-            params = (platform, author_id, since, action)
-        row = await self._one(sql, params)
-        return int(row[0]) if row else 0
-
     # ------------------------------------------------------------------------------------ decisions
 
     async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,

@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import App
+from bot.app import App, open_app
 from bot.brain import Brain, build_brain
 from bot.config import BUNDLED_KNOWLEDGE, Config
-from bot.engine import Engine
-from bot.match.embed import load_embedder
 from bot.messages import Command, Message, Reaction
-from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,12 +78,8 @@ def brain() -> Brain:
 @pytest.fixture
 async def app(config: Config, brain: Brain) -> AsyncIterator[App]:
     """A running Footnote core (engine + a fresh database) on the bundled knowledge base."""
-    storage = await Storage.open(config.database)
-    try:
-        yield App(config=config, engine=Engine(brain, storage, config, load_embedder()), storage=storage,
-                  report=None)  # type: ignore[arg-type]
-    finally:
-        await storage.close()
+    async with open_app(config, brain) as running:
+        yield running
 
 
 @pytest.fixture

@@ -190,18 +190,23 @@ def _check_load(root: Path) -> None:
         assert all(related in kb.claims for related in claim.related)
 
 
-@FILE_FUZZ
-@given(data=st.data())
-def test_loader_on_mutated_claim_file_gives_whole_base_or_knowledge_error(knowledge_dir: Path, data) -> None:
-    """A mutated claim file yields the whole knowledge base or a KnowledgeError, never a crash or half a base."""
-    claim_files = sorted((knowledge_dir / "claims").glob("*.yaml"))
-    target = data.draw(st.sampled_from(claim_files), label="file")
+def _check_load_mutated(knowledge_dir: Path, target: Path, data: st.DataObject) -> None:
+    """Load the knowledge with ``target`` mutated, then put the file back."""
     original = target.read_text(encoding="utf-8")
     try:
         target.write_text(data.draw(mutated(original), label="mutated"), encoding="utf-8")
         _check_load(knowledge_dir)
     finally:
         target.write_text(original, encoding="utf-8")
+
+
+@FILE_FUZZ
+@given(data=st.data())
+def test_loader_on_mutated_claim_file_gives_whole_base_or_knowledge_error(knowledge_dir: Path, data) -> None:
+    """A mutated claim file yields the whole knowledge base or a KnowledgeError, never a crash or half a base."""
+    claim_files = sorted((knowledge_dir / "claims").glob("*.yaml"))
+    target = data.draw(st.sampled_from(claim_files), label="file")
+    _check_load_mutated(knowledge_dir, target, data)
 
 
 @FILE_FUZZ
@@ -210,12 +215,7 @@ def test_loader_on_mutated_sources_or_topic_gives_whole_base_or_knowledge_error(
                                                                                   data) -> None:
     """The same holds for a mutated sources.yaml or topic.yaml (truncated to keep each load quick)."""
     target = knowledge_dir / data.draw(st.sampled_from(["sources.yaml", "topic.yaml"]), label="file")
-    original = target.read_text(encoding="utf-8")
-    try:
-        target.write_text(data.draw(mutated(original), label="mutated"), encoding="utf-8")
-        _check_load(knowledge_dir)
-    finally:
-        target.write_text(original, encoding="utf-8")
+    _check_load_mutated(knowledge_dir, target, data)
 
 
 def test_loader_accepts_the_unmutated_copy(knowledge_dir: Path) -> None:

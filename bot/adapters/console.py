@@ -28,6 +28,7 @@ class ConsoleChat:
         self.engine = engine
         self.out = out
         self._counter = 0
+        self._last_id: str | None = None  # the last message, for a bare /explain
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -44,7 +45,7 @@ class ConsoleChat:
             name, args = parsed
             target = None
             if name == "explain" and not args:
-                target = getattr(self, "_last_id", None)
+                target = self._last_id
             answer = await self.engine.handle_command(Command(
                 name=name, args=args, platform=PLATFORM, channel_id=CHANNEL, author_id="you", timestamp=now,
                 is_moderator=True, target_message_id=target))

@@ -65,7 +65,7 @@ class Matcher:
         self.kb = kb
         self.config = config or MatchConfig()
         self.gate = TopicGate(kb.topic.gate_terms, kb.topic.weak_terms)
-        self.index = ClaimIndex(kb, embedder, include_topics=True)
+        self.index = ClaimIndex(kb, embedder)
 
     def gate_level(self, raw_text: str) -> int:
         """The fast gate on raw text (microseconds): 2 on topic, 1 a weak hint, 0 off topic."""

@@ -102,13 +102,12 @@ def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarra
 
 
 class ClaimIndex:
-    """Examples of every answerable claim, indexed for lexical, semantic and classifier scoring."""
+    """Examples of every entry (claims and topics), indexed for lexical, semantic and classifier scoring."""
 
-    def __init__(self, kb: KnowledgeBase, embedder: StaticEmbedder, weights: Weights | None = None,
-                 *, include_topics: bool = False) -> None:
+    def __init__(self, kb: KnowledgeBase, embedder: StaticEmbedder, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
         self.embedder = embedder
-        claims = [c for c in kb.claims.values() if include_topics or not c.is_topic]
+        claims = list(kb.claims.values())  # topics too: /source searches them; score() masks them otherwise
         self.claim_ids: list[str] = [c.id for c in claims]
         #: Topic entries (verdict: topic) are scored for /source but never matched unprompted.
         self.is_topic = np.asarray([c.is_topic for c in claims], dtype=bool)
