@@ -147,7 +147,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         async with open_app(_load(args)) as app:
-            print("\n".join(await stats_lines(app.engine, now=time.time())))
+            print("\n".join(await stats_lines(app.engine, now=time.time(), scope=None)))
 
     asyncio.run(go())
     return 0

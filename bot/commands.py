@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .messages import COMMANDS, MODERATOR_COMMANDS, Answer, ClaimList, Command, Explanation, Notice
 from .stats import stats_lines
 from .storage import ChannelSettings
+from .tenancy import scope_of
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -77,7 +78,7 @@ class CommandHandler:
         target = cmd.target_message_id or cmd.args.strip()
         if not target:
             return Notice("Which message? Reply to it, or give its id.", ok=False, private=True)
-        decision = await self.engine.storage.decision(cmd.platform, target)
+        decision = await self.engine.storage.decision(cmd.platform, target, scope_of(cmd))
         if decision is None:
             return Explanation(message_id=target, found=False,
                                reason="Footnote did not consider this message: it was not about social credit, "
@@ -140,5 +141,5 @@ class CommandHandler:
         ), private=True)
 
     async def cmd_stats(self, cmd: Command) -> Answer:
-        lines = await stats_lines(self.engine, now=cmd.timestamp)
+        lines = await stats_lines(self.engine, now=cmd.timestamp, scope=scope_of(cmd))
         return Notice("Footnote stats", tuple(lines), private=True)

@@ -66,14 +66,25 @@ async def test_channel_cap_holds(app):
 
 
 async def test_user_cap_holds(app):
-    """One person gets at most three answers an hour."""
+    """One person gets at most three answers an hour in one server, across its channels."""
     texts = [CLAIM, TRAVEL, FRIENDS, "sesame credit is just the chinese government's social credit system",
              "the social credit system mostly targets companies, not individuals"]
     replies = 0
     for i, text in enumerate(texts):
-        actions = await app.engine.handle_message(message(text, author="eve", channel=f"c{i}", ts=9000.0 + i))
+        actions = await app.engine.handle_message(message(text, author="eve", channel=f"c{i}", ts=9000.0 + i,
+                                                          server_id="guild"))
         replies += any(isinstance(a, Reply) for a in actions)
-    assert replies <= 3
+    assert replies == 3
+
+
+async def test_user_cap_is_per_server(app):
+    """Three answers to one person in one server do not silence the bot for them in another server."""
+    for i, text in enumerate([CLAIM, TRAVEL, FRIENDS]):
+        await app.engine.handle_message(message(text, author="eve", channel="a", ts=9000.0 + i, server_id="A"))
+    [held] = await app.engine.handle_message(message(TRAVEL, author="eve", channel="a2", ts=9010.0, server_id="A"))
+    assert isinstance(held, Nothing) and "person" in held.reason
+    [answer] = await app.engine.handle_message(message(CLAIM, author="eve", channel="b", ts=9020.0, server_id="B"))
+    assert isinstance(answer, Reply)
 
 
 async def test_short_message_only_suggests(app):
