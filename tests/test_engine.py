@@ -181,14 +181,15 @@ async def test_unknown_command_lists_the_commands(app):
     """A typo in a command name gets the list of commands."""
     answer = await app.engine.handle_command(command("sauce", "sesame"))
     assert isinstance(answer, Notice) and not answer.ok
-    assert any(line.startswith("source") for line in answer.lines)
+    assert any(line.startswith("/source") for line in answer.lines)
 
 
 async def test_moderator_commands_are_refused_to_others(app):
-    """reload, test, settings and stats need a moderator."""
+    """test, settings and stats need a moderator; reload needs an operator."""
     for name in ("reload", "test", "settings", "stats"):
         answer = await app.engine.handle_command(command(name, "x"))
-        assert isinstance(answer, Notice) and not answer.ok and "moderators" in answer.title.lower()
+        who = "operators" if name == "reload" else "moderators"
+        assert isinstance(answer, Notice) and not answer.ok and who in answer.title.lower()
 
 
 async def test_broken_reload_keeps_the_last_good_knowledge(app, knowledge_copy):
@@ -224,9 +225,10 @@ def test_search_reactions_are_capped_too():
 
 async def test_thread_mode_is_a_channel_setting(app):
     """`settings thread on` makes the channel's answers go into a thread; other channels are unchanged."""
-    answer = await app.engine.handle_command(command("settings", "thread on", moderator=True, channel="threads"))
+    answer = await app.engine.handle_command(command("settings", "thread on", moderator=True, channel="threads",
+                                                     platform="discord"))
     assert any("thread: on" in line for line in answer.lines)
-    [in_thread] = await app.engine.handle_message(message(CLAIM, channel="threads"))
-    [plain] = await app.engine.handle_message(message(CLAIM, channel="general"))
+    [in_thread] = await app.engine.handle_message(message(CLAIM, channel="threads", platform="discord"))
+    [plain] = await app.engine.handle_message(message(CLAIM, channel="general", platform="discord"))
     assert isinstance(in_thread, Reply) and in_thread.in_thread is True
     assert isinstance(plain, Reply) and plain.in_thread is None
