@@ -236,7 +236,7 @@ class Engine:
         decision = decide(facts, pcfg)
         if decision.action == "nothing":
             metrics.SUPPRESSED.labels(msg.platform, decision.rule).inc()
-            return Nothing(f"{decision.reason} ({claim.id})")
+            return Nothing(f"{decision.reason} ({claim.id})", held_claim=claim.id, rule=decision.rule)
         record = ReplyRecord(msg.platform, msg.channel_id, msg.message_id, msg.author_id, claim.id,
                              decision.action, tier.value, result.best.combined, None, msg.timestamp)
         await self.storage.log_reply(record, result.scores(), scope_of(msg).server_id, reason=result.reason)

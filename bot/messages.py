@@ -182,6 +182,10 @@ class Nothing:
     """Stay quiet, and say why (for logs and ``explain``)."""
 
     reason: str
+    #: Set when a claim was recognised but a policy rule (cooldown, cap, mode) held the answer back.
+    held_claim: str | None = None
+    #: The rule that held it (``cooldown``, ``user-cap``, ... see :data:`bot.policy.RULES`).
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
