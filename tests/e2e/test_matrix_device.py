@@ -98,3 +98,19 @@ async def test_secrets_at_rest_are_owner_only_and_the_token_is_not_in_the_databa
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     await matrix_bot.start()
     assert matrix_bot.status["login"] == "stored"  # the session file is what a restart uses
+
+
+async def test_a_device_logged_out_while_the_bot_was_down_is_replaced_at_start(
+        matrix_bot: BotRunner, synapse_server: SynapseServer,
+        synapse_accounts: dict[str, RegisteredUser]) -> None:
+    """The device is deleted while Footnote is stopped: the next start logs in as a new device rather than
+    reviving the old id without keys."""
+    await matrix_bot.start()
+    bot, old_device = matrix_bot.account.user_id, matrix_bot.status["device_id"]
+    await matrix_bot.stop()
+    admin = synapse_accounts["admin"].access_token
+    await asyncio.to_thread(synapse_server.request, "DELETE",
+                            f"/_synapse/admin/v2/users/{urllib.parse.quote(bot)}/devices/{old_device}", None, admin)
+    await matrix_bot.start()
+    assert matrix_bot.status["login"] == "new-device"
+    assert matrix_bot.status["device_id"] != old_device
