@@ -99,7 +99,7 @@ def claims_export(kb: KnowledgeBase, site: SiteConfig) -> dict[str, Any]:
         "base_url": site.base_url,
         "last_reviewed": max((c.reviewed for c in kb.claims.values()), default=None),
         "claims": claims,
-        "sources": [s.model_dump(mode="json") for s in sorted(kb.sources.values(), key=lambda s: s.id)],
+        "sources": [s.model_dump(mode="json", warnings=False) for s in sorted(kb.sources.values(), key=lambda s: s.id)],
     }
 
 
