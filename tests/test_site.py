@@ -277,3 +277,35 @@ def test_a_rebuild_removes_pages_of_deleted_entries_and_refuses_a_foreign_folder
     with pytest.raises(SiteError, match="not empty"):
         build_site(kb, foreign, SITE)
     assert [p.name for p in foreign.iterdir()] == ["thesis.txt"]
+
+
+def test_site_serve_previews_a_fresh_build_on_loopback(tmp_path: Path):
+    """`python -m bot site serve --port 0` builds the site, serves it on 127.0.0.1 and says where."""
+    import re
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "bot", "site", "serve", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        address = None
+        for _ in range(20):
+            line = proc.stdout.readline()
+            if found := re.search(r"at (http://127\.0\.0\.1:\d+/)", line):
+                address = found[1]
+                break
+        assert address, "no preview address printed"
+        with urllib.request.urlopen(address + "index.html", timeout=10) as response:
+            assert response.status == 200 and b"Claims and context" in response.read()
+        with urllib.request.urlopen(address + "claims/travel-bans-low-score.html", timeout=10) as response:
+            assert b"application/ld+json" in response.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_serving_a_folder_that_is_not_a_site_is_a_plain_error(tmp_path: Path):
+    """`site serve DIR` on a folder with no built site says what to run, with no traceback."""
+    done = subprocess.run([sys.executable, "-m", "bot", "site", "serve", str(tmp_path), "--port", "0"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert done.returncode == 1 and "site build" in done.stderr and "Traceback" not in done.stderr

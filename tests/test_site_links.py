@@ -92,3 +92,14 @@ def test_the_site_address_is_normalised_to_end_with_a_slash(tmp_path: Path):
     assert site.page_url("a-claim") == "https://x.org/kb/claims/a-claim.html"
     path.write_text("site:\n  base_url: ''\n")
     assert load_config(path, environ={}).site.page_url("a-claim") is None
+
+
+def test_a_bad_base_url_on_the_command_line_is_a_plain_error(tmp_path: Path):
+    """`site build --base-url` is checked like the config key: one line saying what is wrong, exit 1."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "bot", "site", "build", str(tmp_path / "out"), "--base-url",
+                           "footnote.example.org"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stderr.startswith("error: --base-url:") and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -75,7 +75,7 @@ def _ordered(kb: KnowledgeBase) -> list[Claim]:
 
 def _search_text(claim: Claim) -> str:
     return " ".join([claim.id.replace("-", " "), claim.claim, claim.summary, *claim.keywords, *claim.examples]
-                    ).casefold()
+                    ).lower()
 
 
 def _environment() -> Environment:
@@ -99,7 +99,8 @@ def claims_export(kb: KnowledgeBase, site: SiteConfig) -> dict[str, Any]:
         "base_url": site.base_url,
         "last_reviewed": max((c.reviewed for c in kb.claims.values()), default=None),
         "claims": claims,
-        "sources": [s.model_dump(mode="json", warnings=False) for s in sorted(kb.sources.values(), key=lambda s: s.id)],
+        "sources": [s.model_dump(mode="json", warnings=False)
+                    for s in sorted(kb.sources.values(), key=lambda s: s.id)],
     }
 
 
