@@ -309,3 +309,21 @@ def test_serving_a_folder_that_is_not_a_site_is_a_plain_error(tmp_path: Path):
     done = subprocess.run([sys.executable, "-m", "bot", "site", "serve", str(tmp_path), "--port", "0"],
                           capture_output=True, text=True, cwd=ROOT, timeout=30)
     assert done.returncode == 1 and "site build" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_site_package_reads_knowledge_and_never_touches_the_engine_or_storage():
+    """bot/site imports no engine, storage, adapter, chat or async library: it reads the knowledge base, writes files."""
+    import ast
+
+    forbidden = {"bot.engine", "bot.storage", "bot.adapters", "bot.app", "bot.policy", "asyncio", "aiosqlite",
+                 "discord", "nio"}
+    for path in (ROOT / "bot" / "site").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = "bot" if node.level == 2 else ("bot.site" if node.level == 1 else "")
+                names = [".".join(p for p in (base, node.module or "") if p)]
+            for name in names:
+                assert not any(name == f or name.startswith(f + ".") for f in forbidden), (path.name, name)
