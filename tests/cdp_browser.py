@@ -116,6 +116,12 @@ class Page:
             raise RuntimeError(f"{url}: {result['errorText']}")
         await asyncio.wait_for(self._loaded.wait(), 30)
 
+    async def click_link(self, selector: str) -> None:
+        """Click the link matching ``selector`` and wait for the page it opens to load."""
+        self._loaded.clear()
+        await self.eval(f"setTimeout(() => document.querySelector({json.dumps(selector)}).click(), 0), true")
+        await asyncio.wait_for(self._loaded.wait(), 30)
+
     async def eval(self, expression: str) -> Any:
         """The value of a JavaScript expression in the page."""
         result = await self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,

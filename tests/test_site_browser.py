@@ -108,8 +108,7 @@ async def test_a_claim_page_shows_its_sources(base_url: str, kb, tmp_path: Path)
         assert await page.eval("document.querySelector('h1').textContent") == claim.claim
         review = await page.eval("JSON.parse(document.querySelector('script[type=\"application/ld+json\"]').text)")
         assert review["reviewRating"]["alternateName"] == claim.verdict.label
-        await page.eval("document.querySelector('.crumbs a').click()")
-        await page.eval("new Promise(r => setTimeout(r, 300))")
+        await page.click_link(".crumbs a")
         assert (await page.eval("location.pathname")) == "/index.html"
         assert page.errors == []
 
