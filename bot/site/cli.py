@@ -6,13 +6,17 @@ import argparse
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..config import Config, SiteConfig
 
 __all__ = ["add_cli"]
 
 
-def _site_config(config, base_url: str | None):
+def _site_config(config: Config, base_url: str | None) -> SiteConfig:
     """The config's ``site`` section, with ``--base-url`` (validated the same way) when given."""
     from pydantic import ValidationError
 
@@ -26,7 +30,7 @@ def _site_config(config, base_url: str | None):
         raise ConfigError(f"--base-url: {exc.errors()[0]['msg']}") from None
 
 
-def _build(args: argparse.Namespace, load: Callable[[argparse.Namespace], object], out: Path) -> None:
+def _build(args: argparse.Namespace, load: Callable[[argparse.Namespace], Config], out: Path) -> None:
     from ..kb.loader import load_knowledge
     from .build import build_site
 
@@ -40,7 +44,7 @@ def _build(args: argparse.Namespace, load: Callable[[argparse.Namespace], object
           + (f" (removed {len(report.removed)} stale pages)" if report.removed else ""))
 
 
-def add_cli(sub: argparse._SubParsersAction, load: Callable[[argparse.Namespace], object]) -> None:
+def add_cli(sub: argparse._SubParsersAction, load: Callable[[argparse.Namespace], Config]) -> None:
     """Add ``site build`` and ``site serve``; ``load`` reads the config the way every other command does."""
 
     def cmd_build(args: argparse.Namespace) -> int:
