@@ -1,6 +1,7 @@
 # Footnote: two commands.
 #   make run   - set up .venv if needed and start the bot (the console chat when no platform is configured)
-#   make test  - set up .venv with the test tools if needed, then ruff and the whole pytest suite
+#   make test  - set up .venv with the test tools (and Debian's chromium for the browser tests) if needed,
+#                then ruff and the whole pytest suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -26,6 +27,7 @@ run: $(VENV)/.installed-run
 	$(PY) -m bot run
 
 test: $(VENV)/.installed-test
+	sh scripts/ensure-chromium.sh
 	$(VENV)/bin/ruff check bot tests scripts
 	$(PY) -m bot kb check
 	$(PY) -m pytest -q

@@ -1,5 +1,5 @@
 """``python -m bot``: run (the default), console, kb check|schema|test, eval, bench, config check, stats,
-db backup. User mistakes print one plain line and exit 1, never a traceback."""
+db backup, site build|serve. User mistakes print one plain line and exit 1, never a traceback."""
 
 from __future__ import annotations
 
@@ -264,6 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup = db_sub.add_parser("backup", help="copy the database safely while the bot runs")
     backup.add_argument("path")
     backup.set_defaults(func=cmd_db_backup)
+    from .site.cli import add_cli as add_site_cli
+
+    add_site_cli(sub, _load)
     try:
         from .adapters.discord_cli import add_cli
     except ImportError:  # pragma: no cover - the Discord adapter is optional at import time

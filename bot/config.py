@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -24,6 +24,7 @@ __all__ = [
     "MetricsConfig",
     "OperatorsConfig",
     "PolicyConfig",
+    "SiteConfig",
     "load_config",
     "BUNDLED_KNOWLEDGE",
 ]
@@ -124,6 +125,43 @@ class MetricsConfig(_Section):
     port: int = Field(9464, ge=0, le=65535)
 
 
+class SiteConfig(_Section):
+    """The public website (``python -m bot site build``) and the link chat answers add to it."""
+
+    #: Where the built site is published, e.g. https://footnote.example.org/ ; chat answers link there when set.
+    base_url: str | None = None
+    #: Who publishes the site: the ClaimReview ``author`` and the name in the page footer.
+    publisher: str = "Footnote"
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_address(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment or any(
+                c.isspace() for c in value):
+            raise ValueError(f"'{value}' is not a web address; write the address the site is published at, "
+                             "like https://footnote.example.org/ (http or https, no ? or #)")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("publisher")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("give the name of the person or group publishing the site")
+        return value.strip()
+
+    def page_url(self, claim_id: str) -> str | None:
+        """The public address of an entry's page, or None when no ``base_url`` is set."""
+        from .site.paths import page_url
+
+        return page_url(self.base_url, claim_id)
+
+
 class Config(_Section):
     """The whole configuration. Every key has a default, so an empty file is a valid console setup."""
 
@@ -135,6 +173,7 @@ class Config(_Section):
     matrix: MatrixConfig | None = None
     operators: OperatorsConfig = Field(default_factory=OperatorsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -140,7 +140,8 @@ class Engine:
 
     def answer_for(self, claim: Claim, *, full: bool = False) -> ClaimAnswer:
         """The answer for ``claim``: short for chat, ``full`` for ``/source``."""
-        return ClaimAnswer(claim=claim, sources=self.kb.sources_for(claim), full=full)
+        return ClaimAnswer(claim=claim, sources=self.kb.sources_for(claim), full=full,
+                           page_url=self.config.site.page_url(claim.id))
 
     # ---------------------------------------------------------------------------------- messages
 

@@ -108,6 +108,8 @@ class ClaimAnswer:
     claim: Claim
     sources: tuple[Source, ...]
     full: bool = False
+    #: The entry's page on the published website (config ``site.base_url``), or None when there is none.
+    page_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,7 +79,7 @@ def discord_markdown(answer: Answer) -> str:
         return _fit("\n".join(_plain_lines(answer, escape_markdown)), DISCORD_LIMIT)
     claim = answer.claim
     head = [f"**{claim.verdict.label}:** {escape_markdown(claim.claim)}", escape_markdown(claim.summary)]
-    more = f"-# More: `/source {claim.id}`"
+    more = f"-# More: `/source {claim.id}`" + (f" · [full page](<{answer.page_url}>)" if answer.page_url else "")
     links = [f"[{escape_markdown(_publisher_year(s))}](<{s.url}>)" for s in _shown_sources(answer)]
     sources = "Sources: " + " · ".join(links)
     while len(links) > 1 and len("\n".join([*head, sources, more])) > DISCORD_LIMIT:
@@ -120,8 +120,9 @@ def matrix_message(answer: Answer) -> tuple[str, str]:
         plain.append("Sources: " + "; ".join(f"{_publisher_year(s)}: {s.url}" for s in sources))
         rich.append("<p>Sources: " + " · ".join(
             f'<a href="{esc(str(s.url), quote=True)}">{esc(_publisher_year(s))}</a>' for s in sources) + "</p>")
-        plain.append(f"More: !source {claim.id}")
-        rich.append(f"<p><em>More: <code>!source {esc(claim.id)}</code></em></p>")
+        plain.append(f"More: !source {claim.id}" + (f" · {answer.page_url}" if answer.page_url else ""))
+        page = f' · <a href="{esc(answer.page_url, quote=True)}">full page</a>' if answer.page_url else ""
+        rich.append(f"<p><em>More: <code>!source {esc(claim.id)}</code>{page}</em></p>")
         return "\n".join(plain), "".join(rich)
     lines = _plain_lines(answer, lambda s: s)
     body = "\n".join(lines)
@@ -145,7 +146,7 @@ def console_text(answer: Answer) -> str:
             out.append(claim.context)
         out.append("Sources:")
         out += [f"  - {_publisher_year(s)}: {s.url}" for s in _shown_sources(answer)]
-        out.append(f"More: /source {claim.id}")
+        out.append(f"More: /source {claim.id}" + (f" · {answer.page_url}" if answer.page_url else ""))
         return "\n".join(out)
     return "\n".join(_plain_lines(answer, lambda s: s))
 

@@ -80,9 +80,12 @@ def claim_embed(answer: ClaimAnswer) -> discord.Embed:
         title=_clip(escape_markdown(claim.claim), _TITLE_MAX),
         description=_clip(heading + body, _DESCRIPTION_MAX),
         colour=verdict_colour(verdict),
+        url=answer.page_url,
     )
     sources = answer.sources if answer.full else answer.sources[:SHORT_SOURCES]
     _source_fields(embed, tuple(sources))
+    if answer.page_url:
+        embed.add_field(name="Full page", value=f"[Read it on the website]({answer.page_url})", inline=False)
     embed.set_footer(text=f"/source {claim.id}")
     return embed
 
