@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .config import BUNDLED_KNOWLEDGE, Config, load_config
+from .config import BUNDLED_KNOWLEDGE, Config, config_sources, find_config, load_config, matrix_store_dir
 from .errors import FootnoteError
 from .logs import setup_logging
 
@@ -20,18 +20,8 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("footnote")
 
 
-def _config_path(arg: str | None) -> Path | None:
-    if arg:
-        return Path(arg)
-    env = os.environ.get("FOOTNOTE_CONFIG")
-    if env:
-        return Path(env)
-    default = Path("config.yaml")
-    return default if default.exists() else None
-
-
 def _load(args: argparse.Namespace) -> Config:
-    config = load_config(_config_path(args.config))
+    config = load_config(find_config(args.config))
     setup_logging(args.log_format or config.log_format, config.log_level)
     extra = getattr(args, "dir", None)
     if extra:
@@ -48,10 +38,23 @@ def _quiet_decisions() -> None:
     logging.getLogger("footnote.engine").setLevel(logging.WARNING)
 
 
+def _check_database(config: Config) -> None:
+    from .preflight import check_writable_file
+
+    check_writable_file(config.database, "the database")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     if not (config.discord_enabled or config.matrix_enabled):
+        # A server (a container, a service) has no terminal: say what is missing instead of chatting to nobody.
+        if not sys.stdin.isatty():
+            from .errors import ConfigError
+            from .preflight import no_platform_message
+
+            raise ConfigError(no_platform_message(config, find_config(args.config), dict(os.environ)))
         return cmd_console(args, config)
+    _check_database(config)
     from .runner import run_bot
 
     return asyncio.run(run_bot(config))
@@ -62,6 +65,7 @@ def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
     from .app import open_app
 
     config = config or _load(args)
+    _check_database(config)
     if (args.log_format or config.log_format) == "text":
         _quiet_decisions()
 
@@ -135,7 +139,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = _load(args)
-    print(json.dumps(config.model_dump(mode="json"), indent=2, default=str))
+    effective = config.model_dump(mode="json")
+    if config.matrix is not None:
+        effective["matrix"]["store_path"] = str(matrix_store_dir(config))
+    effective["sources"] = config_sources(find_config(args.config))
+    print(json.dumps(effective, indent=2, default=str))
     return 0
 
 
@@ -145,8 +153,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from .app import open_app
     from .stats import stats_lines
 
+    config = _load(args)
+    _check_database(config)
+
     async def go() -> None:
-        async with open_app(_load(args)) as app:
+        async with open_app(config) as app:
             print("\n".join(await stats_lines(app.engine, now=time.time())))
 
     asyncio.run(go())
@@ -154,10 +165,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
+    from .preflight import check_writable_file
     from .storage import Storage
 
+    config = _load(args)
+    check_writable_file(Path(args.path), "the backup")
+    _check_database(config)
+
     async def go() -> None:
-        storage = await Storage.open(_load(args).database)
+        storage = await Storage.open(config.database)
         try:
             await storage.backup(Path(args.path))
         finally:
@@ -171,11 +187,29 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- parser
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--config`` and ``--log-format``, before the verb or after it (a sub-command's value only counts when
+    given, so ``--config A run`` and ``run --config A`` both work)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", default=default,
+                        help="config file (default: $FOOTNOTE_CONFIG or ./config.yaml if present)")
+    parser.add_argument("--log-format", choices=["text", "json"], default=default,
+                        help="log lines as text (default) or JSON")
+
+
+def _every_subparser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_every_subparser(child)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Footnote: cited context for social "
                                      "credit claims in chat.")
-    parser.add_argument("--config", help="config file (default: $FOOTNOTE_CONFIG or ./config.yaml if present)")
-    parser.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    _add_global_options(parser, top=True)
     parser.set_defaults(func=cmd_run)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -223,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_cli(sub)
+    for child in _every_subparser(parser):
+        _add_global_options(child, top=False)
     return parser
 
 
