@@ -254,6 +254,8 @@ def config_sources(path: Path | None, environ: dict[str, str] | None = None) -> 
         return True
 
     def file_keys(node: Any, prefix: str = "") -> list[str]:
+        if node is None:  # `key: null` in the file means the default
+            return []
         if not isinstance(node, dict):
             return [prefix[:-1]]
         return [k for key, value in node.items() for k in file_keys(value, f"{prefix}{key}.")]

@@ -27,13 +27,13 @@ import re
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import discord
 
 from ..config import DiscordConfig
 from ..errors import ConfigError, FootnoteError
 from ..messages import Command, Explanation, Feedback, Message, Notice, React, Reaction, Reply
 from .discord_commands import build_tree
+from .discord_errors import CONNECTION_ERRORS, DiscordConnectionError, quiet_discord_logs
 from .discord_views import FeedbackButton, MoreContextButton, answer_embed, answer_view
 from .inflight import InFlight
 
@@ -41,31 +41,10 @@ if TYPE_CHECKING:
     from ..engine import Engine
     from ..messages import Action
 
-__all__ = ["DiscordAdapter", "DiscordConnectionError", "DiscordLoginError", "FootnoteClient", "FootnoteShardedClient", "intents_for"]
+__all__ = ["DiscordAdapter", "DiscordLoginError", "FootnoteClient", "FootnoteShardedClient", "intents_for"]
 
 log = logging.getLogger(__name__)
-
-
-_RETRY_LINES = ("Attempting a reconnect", "Failed to connect for shard")
-
-
-class _OneLineRetries(logging.Filter):
-    """discord.py logs a full traceback on every gateway reconnect attempt; a failing connection is one
-    line per retry (what failed and when it retries), which is all an operator can act on."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if "voice will NOT be supported" in str(record.msg):  # Footnote never uses voice
-            return False
-        if record.exc_info and record.exc_info[1] is not None and str(record.msg).startswith(_RETRY_LINES):
-            exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()} ({type(exc).__name__}: {exc})"
-            record.args, record.exc_info, record.exc_text = (), None, None
-        return True
-
-
-for _name in ("discord.client", "discord.shard"):
-    logging.getLogger(_name).addFilter(_OneLineRetries())
-
+quiet_discord_logs()
 
 PLATFORM = "discord"
 _PORTAL_HINT = ("Enable it at https://discord.com/developers/applications -> your application -> Bot -> "
@@ -76,10 +55,6 @@ _THREAD_NAME_MAX = 100
 
 class DiscordLoginError(FootnoteError):
     """Discord refused the bot token."""
-
-
-class DiscordConnectionError(FootnoteError):
-    """Discord could not be reached (network, DNS, a Discord outage); the runner retries with backoff."""
 
 
 def intents_for(*, message_content: bool) -> discord.Intents:
@@ -224,10 +199,8 @@ class DiscordAdapter:
                             "channel messages. It will answer slash commands and messages that mention it. %s",
                             _PORTAL_HINT)
                 self.message_content = False
-            except (OSError, aiohttp.ClientError, TimeoutError, discord.GatewayNotFound,
-                    discord.DiscordServerError) as exc:
-                raise DiscordConnectionError(f"cannot reach Discord ({type(exc).__name__}: {exc}); the network or "
-                                        "Discord is down") from None
+            except CONNECTION_ERRORS as exc:
+                raise DiscordConnectionError(exc) from None
             except discord.ConnectionClosed as exc:
                 if exc.code == 4004:
                     raise DiscordLoginError("Discord closed the gateway: authentication failed (4004). Check "
