@@ -213,7 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.set_defaults(func=cmd_run)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="start every configured platform (the console if none)").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="start every configured platform (none: the console in a terminal, else "
+                   "say what is missing and exit 1)").set_defaults(func=cmd_run)
     console = sub.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--once", metavar="TEXT", help="answer one message and exit")
     console.set_defaults(func=cmd_console)

@@ -40,7 +40,7 @@ CONSOLE=footnote-check-console
 export COMPOSE_PROJECT_NAME=footnotecheck$$
 cleanup() {
   cd /
-  command docker rm -f footnote "$HS" "$CONSOLE" >/dev/null 2>&1
+  command docker rm -f footnote "$HS" "$CONSOLE" "$CONSOLE-discord" >/dev/null 2>&1
   for copy in "$WORK"/without "$WORK"/with; do
     [ -f "$copy/compose.example.yaml" ] && (cd "$copy" && docker compose -f compose.example.yaml down -v >/dev/null 2>&1)
   done
@@ -167,6 +167,18 @@ command docker stop "$CONSOLE" >/dev/null
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 3000 ] && pass "the console (PID 1, with a terminal) stops on SIGTERM in $ms ms" \
   || fail "the console took $ms ms to stop"
+
+# --- Discord unreachable: one line per retry, no traceback ----------------------------------------------------
+command docker run -d --name "$CONSOLE-discord" --network none -e FOOTNOTE_DISCORD_TOKEN=not.a.real.token footnote >/dev/null
+sleep 8
+logs=$(command docker logs "$CONSOLE-discord" 2>&1)
+command docker rm -f "$CONSOLE-discord" >/dev/null
+retries=$(grep -c "cannot reach Discord" <<<"$logs")
+if [ "$retries" -ge 2 ] && ! grep -q Traceback <<<"$logs"; then
+  pass "Discord unreachable: $retries retries, one line each, no traceback"; grep -m1 "cannot reach Discord" <<<"$logs" | sed 's/^/      | /'
+else
+  fail "Discord unreachable ($retries retry lines)"; head -20 <<<"$logs" | sed 's/^/      | /'
+fi
 
 # --- a folder the bot cannot write: one line, no traceback ------------------------------------------------
 mkdir -p "$WORK/rootowned" && chmod 755 "$WORK/rootowned"
