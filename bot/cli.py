@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .config import BUNDLED_KNOWLEDGE, Config, load_config
+from .config import BUNDLED_KNOWLEDGE, Config, config_sources, find_config, load_config, matrix_store_dir
 from .errors import FootnoteError
 from .logs import setup_logging
 
@@ -24,18 +24,8 @@ __all__ = ["main", "build_parser"]
 log = logging.getLogger("footnote")
 
 
-def _config_path(arg: str | None) -> Path | None:
-    if arg:
-        return Path(arg)
-    env = os.environ.get("FOOTNOTE_CONFIG")
-    if env:
-        return Path(env)
-    default = Path("config.yaml")
-    return default if default.exists() else None
-
-
 def _load(args: argparse.Namespace) -> Config:
-    config = load_config(_config_path(args.config))
+    config = load_config(find_config(args.config))
     setup_logging(args.log_format or config.log_format, config.log_level)
     extra = getattr(args, "dir", None)
     if extra:
@@ -52,10 +42,23 @@ def _quiet_decisions() -> None:
     logging.getLogger("footnote.engine").setLevel(logging.WARNING)
 
 
+def _check_database(config: Config) -> None:
+    from .preflight import check_writable_file
+
+    check_writable_file(config.database, "the database")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     if not (config.discord_enabled or config.matrix_enabled):
+        # A server (a container, a service) has no terminal: say what is missing instead of chatting to nobody.
+        if not sys.stdin.isatty():
+            from .errors import ConfigError
+            from .preflight import no_platform_message
+
+            raise ConfigError(no_platform_message(config, find_config(args.config), dict(os.environ)))
         return cmd_console(args, config)
+    _check_database(config)
     from .runner import run_bot
 
     return asyncio.run(run_bot(config))
@@ -71,6 +74,8 @@ def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
     once = getattr(args, "once", None)
     if once is not None:  # one message, judged on its own: no cooldown or cap left over from an earlier run
         config = config.model_copy(update={"database": Path(":memory:")})
+    else:
+        _check_database(config)
 
     async def go() -> None:
         async with open_app(config) as app:
@@ -169,7 +174,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = _load(args)
-    print(json.dumps(config.model_dump(mode="json"), indent=2, default=str))
+    effective = config.model_dump(mode="json")
+    if config.matrix is not None:
+        effective["matrix"]["store_path"] = str(matrix_store_dir(config))
+    effective["sources"] = config_sources(find_config(args.config))
+    print(json.dumps(effective, indent=2, default=str))
     return 0
 
 
@@ -179,8 +188,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from .app import open_app
     from .stats import stats_lines
 
+    config = _load(args)
+    _check_database(config)
+
     async def go() -> None:
-        async with open_app(_load(args)) as app:
+        async with open_app(config) as app:
             print("\n".join(await stats_lines(app.engine, now=time.time(), scope=None)))
 
     asyncio.run(go())
@@ -188,10 +200,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
+    from .preflight import check_writable_file
     from .storage import Storage
 
+    config = _load(args)
+    check_writable_file(Path(args.path), "the backup")
+    _check_database(config)
+
     async def go() -> None:
-        storage = await Storage.open(_load(args).database)
+        storage = await Storage.open(config.database)
         try:
             await storage.backup(Path(args.path))
         finally:
@@ -216,15 +233,34 @@ def _days(text: str) -> int:
     return days
 
 
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--config`` and ``--log-format``, before the verb or after it (a sub-command's value only counts when
+    given, so ``--config A run`` and ``run --config A`` both work)."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--config", default=default,
+                        help="config file (default: $FOOTNOTE_CONFIG or ./config.yaml if present)")
+    parser.add_argument("--log-format", choices=["text", "json"], default=default,
+                        help="log lines as text (default) or JSON")
+
+
+def _every_subparser(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_every_subparser(child)]
+    return found
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Footnote: cited context for social "
                                      "credit claims in chat.")
-    parser.add_argument("--config", help="config file (default: $FOOTNOTE_CONFIG or ./config.yaml if present)")
-    parser.add_argument("--log-format", choices=["text", "json"], help="log lines as text (default) or JSON")
+    _add_global_options(parser, top=True)
     parser.set_defaults(func=cmd_run)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("run", help="start every configured platform (the console if none)").set_defaults(func=cmd_run)
+    sub.add_parser("run", help="start every configured platform (none: the console in a terminal, else "
+                   "say what is missing and exit 1)").set_defaults(func=cmd_run)
     console = sub.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--once", metavar="TEXT", help="answer one message and exit")
     console.set_defaults(func=cmd_console)
@@ -273,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_cli(sub)
+    for child in _every_subparser(parser):
+        _add_global_options(child, top=False)
     return parser
 
 

@@ -27,11 +27,17 @@ __all__ = [
     "SiteConfig",
     "load_config",
     "BUNDLED_KNOWLEDGE",
+    "ENV_OVERRIDES",
+    "config_sources",
+    "find_config",
+    "matrix_store_dir",
+    "unknown_env_names",
 ]
 
 BUNDLED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
-#: Environment variables that override a key: FOOTNOTE_DISCORD_TOKEN -> discord.token.
+#: Environment variables that override a key: FOOTNOTE_DISCORD_TOKEN -> discord.token. A variable that is
+#: set and not empty wins over the config file, which wins over the defaults (`config check` shows which).
 ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "FOOTNOTE_DISCORD_TOKEN": ("discord", "token"),
     "FOOTNOTE_MATRIX_HOMESERVER": ("matrix", "homeserver"),
@@ -40,6 +46,8 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
     "FOOTNOTE_MATRIX_PASSWORD": ("matrix", "password"),
     "FOOTNOTE_DATABASE": ("database",),
     "FOOTNOTE_METRICS_ENABLED": ("metrics", "enabled"),
+    "FOOTNOTE_METRICS_HOST": ("metrics", "host"),
+    "FOOTNOTE_METRICS_PORT": ("metrics", "port"),
     "FOOTNOTE_LOG_FORMAT": ("log_format",),
 }
 
@@ -214,6 +222,11 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
     data: dict[str, Any] = {}
     where = str(path) if path else "(defaults)"
     if path is not None:
+        if Path(path).is_dir():
+            raise ConfigError(
+                f"{where}: the config path is a directory, not a file. (Docker creates an empty directory when "
+                f"a bind-mounted file does not exist on the host.) Remove the directory and create the file, or "
+                f"point FOOTNOTE_CONFIG / --config at a YAML file.")
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
@@ -247,3 +260,78 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
     if path is not None and not config.database.is_absolute():
         config = config.model_copy(update={"database": Path(path).resolve().parent / config.database})
     return config
+
+
+#: Variables Footnote reads besides the overrides.
+OTHER_ENV_NAMES = ("FOOTNOTE_CONFIG",)
+
+
+def find_config(arg: str | None, environ: dict[str, str] | None = None) -> Path | None:
+    """The config file to read: ``--config``, else ``$FOOTNOTE_CONFIG``, else ``./config.yaml`` if it
+    exists, else None (defaults and environment only)."""
+    environ = dict(os.environ if environ is None else environ)
+    if arg:
+        return Path(arg)
+    if environ.get("FOOTNOTE_CONFIG"):
+        return Path(environ["FOOTNOTE_CONFIG"])
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def unknown_env_names(environ: dict[str, str] | None = None) -> list[str]:
+    """``FOOTNOTE_*`` variables Footnote does not read (misspelt?), each with the nearest known name."""
+    import difflib
+
+    environ = dict(os.environ if environ is None else environ)
+    known = [*ENV_OVERRIDES, *OTHER_ENV_NAMES]
+    out = []
+    for name in sorted(n for n in environ if n.startswith("FOOTNOTE_") and n not in known):
+        near = difflib.get_close_matches(name, known, n=1)
+        out.append(f"{name} (did you mean {near[0]}?)" if near else name)
+    return out
+
+
+def config_sources(path: Path | None, environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Where each setting comes from, for ``config check``: the file, the keys it sets, the environment
+    variables that override it (and which of those replace a value written in the file). Never a value."""
+    environ = dict(os.environ if environ is None else environ)
+    in_file: dict[str, Any] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError, yaml.YAMLError):
+            loaded = None
+        in_file = loaded if isinstance(loaded, dict) else {}
+
+    def file_has(keys: tuple[str, ...]) -> bool:
+        node: Any = in_file
+        for key in keys:
+            if not isinstance(node, dict) or node.get(key) is None:
+                return False
+            node = node[key]
+        return True
+
+    def file_keys(node: Any, prefix: str = "") -> list[str]:
+        if node is None:  # `key: null` in the file means the default
+            return []
+        if not isinstance(node, dict):
+            return [prefix[:-1]]
+        return [k for key, value in node.items() for k in file_keys(value, f"{prefix}{key}.")]
+
+    env = {".".join(keys): name for name, keys in ENV_OVERRIDES.items() if environ.get(name)}
+    return {
+        "precedence": "environment (FOOTNOTE_*) > config file > defaults",
+        "config_file": str(Path(path).absolute()) if path is not None else None,
+        "from_environment": env,
+        "environment_overrides_file": sorted(key for key, name in env.items()
+                                             if file_has(ENV_OVERRIDES[name])),
+        "from_file": sorted(k for k in file_keys(in_file) if k and k not in env) if in_file else [],
+        "ignored_environment": unknown_env_names(environ),
+    }
+
+
+def matrix_store_dir(config: Config) -> Path:
+    """Where the Matrix encryption keys live: ``matrix.store_path``, else ``matrix-store/`` by the database."""
+    if config.matrix is not None and config.matrix.store_path is not None:
+        return config.matrix.store_path
+    return config.database.parent / "matrix-store"

@@ -1,4 +1,6 @@
-"""``/healthz`` (per-adapter connection state) and ``/metrics`` (Prometheus), on 127.0.0.1 by default."""
+"""``/healthz`` (per-adapter connection state) and ``/metrics`` (Prometheus), served whenever
+``metrics.enabled`` is set, on ``metrics.host:metrics.port`` (127.0.0.1:9464 by default;
+``FOOTNOTE_METRICS_HOST`` / ``FOOTNOTE_METRICS_PORT`` override them). ``python -m bot.healthcheck`` asks it."""
 
 from __future__ import annotations
 
@@ -26,10 +28,11 @@ class HealthServer:
         self.port: int | None = None
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """(healthy, details). Healthy when every adapter is connected (or there are none)."""
+        """(healthy, details). Healthy when there is at least one adapter and every one is connected."""
         states = {name: dict(status) for name, status in self.adapters.items()}
-        healthy = all(s.get("state") == "connected" for s in states.values())
-        return healthy, {"ok": healthy, "adapters": states, "knowledge": {
+        healthy = bool(states) and all(s.get("state") == "connected" for s in states.values())
+        state = "no platform configured" if not states else ("connected" if healthy else "degraded")
+        return healthy, {"ok": healthy, "state": state, "adapters": states, "knowledge": {
             "entries": len(self.app.engine.kb.claims), "last_reload_ok": self.app.engine.last_reload.ok}}
 
     async def _healthz(self, request: web.Request) -> web.Response:

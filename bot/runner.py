@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .app import App, open_app
-from .config import Config
+from .config import Config, matrix_store_dir
 from .errors import FootnoteError
 from .health import HealthServer
 from .logs import register_secret
@@ -103,7 +103,7 @@ def _adapters(app: App) -> dict[str, AdapterFactory]:
         from .adapters.matrix_bot import MatrixAdapter
 
         mcfg = config.matrix
-        store = mcfg.store_path or config.database.parent / "matrix-store"
+        store = matrix_store_dir(config)
         made["matrix"] = lambda status: MatrixAdapter(app.engine, app.storage, mcfg, store_dir=store,
                                                       status=status)
     return made

@@ -11,7 +11,10 @@ cap) holds the answer back, it says so in one line instead of staying silent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
+import threading
 import time
 from typing import TextIO
 
@@ -90,21 +93,41 @@ class ConsoleChat:
         return "\n".join(out)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
-        """Chat until end of input (Ctrl-D)."""
+        """Chat until end of input (Ctrl-D) or SIGTERM (``docker stop``)."""
         interactive = stream.isatty()
         if interactive:
             self.out.write("Footnote console — type a message as if in chat; /help for commands; Ctrl-D quits.\n")
         loop = asyncio.get_running_loop()
-        while True:
-            if interactive:
-                self.out.write("you> ")
-                self.out.flush()
-            line = await loop.run_in_executor(None, stream.readline)
-            if not line:
-                break
-            response = await self.handle_line(line)
-            if response:
-                self.out.write(response + "\n")
-                self.out.flush()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:  # a daemon thread: a pending readline never keeps the process alive
+            while True:
+                line = stream.readline()
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the chat already ended (SIGTERM) and its loop is closed
+                    return
+                if not line:
+                    return
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        # As PID 1 in a container, SIGTERM is ignored unless handled: end the chat like Ctrl-D.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, lines.put_nowait, "")
+        try:
+            while True:
+                if interactive:
+                    self.out.write("you> ")
+                    self.out.flush()
+                line = await lines.get()
+                if not line:
+                    break
+                response = await self.handle_line(line)
+                if response:
+                    self.out.write(response + "\n")
+                    self.out.flush()
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGTERM)
         if interactive:
             self.out.write("\n")

@@ -33,6 +33,7 @@ from ..config import DiscordConfig
 from ..errors import ConfigError, FootnoteError
 from ..messages import Command, Explanation, Feedback, Message, Notice, React, Reaction, Reply
 from .discord_commands import build_tree
+from .discord_errors import CONNECTION_ERRORS, DiscordConnectionError, quiet_discord_logs
 from .discord_views import FeedbackButton, MoreContextButton, answer_embed, answer_view
 from .inflight import InFlight
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["DiscordAdapter", "DiscordLoginError", "FootnoteClient", "FootnoteShardedClient", "intents_for"]
 
 log = logging.getLogger(__name__)
+quiet_discord_logs()
 
 PLATFORM = "discord"
 _PORTAL_HINT = ("Enable it at https://discord.com/developers/applications -> your application -> Bot -> "
@@ -197,6 +199,8 @@ class DiscordAdapter:
                             "channel messages. It will answer slash commands and messages that mention it. %s",
                             _PORTAL_HINT)
                 self.message_content = False
+            except CONNECTION_ERRORS as exc:
+                raise DiscordConnectionError(exc) from None
             except discord.ConnectionClosed as exc:
                 if exc.code == 4004:
                     raise DiscordLoginError("Discord closed the gateway: authentication failed (4004). Check "

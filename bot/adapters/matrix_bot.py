@@ -120,7 +120,8 @@ class MatrixAdapter:
 
     def _set_connected(self, value: bool) -> None:
         if value != self._connected:
-            log.info("matrix: %s", "connected" if value else "disconnected; will reconnect")
+            log.info("matrix: %s", "connected" if value else (
+                "disconnected (shutting down)" if self._closing else "disconnected; will reconnect"))
         self._connected = value
         self.status["connected"] = value
         self.status["state"] = "connected" if value else ("stopped" if self._closing else "reconnecting")
