@@ -161,7 +161,7 @@ def test_an_unwritable_data_folder_is_one_line(root_owned_folder, monkeypatch):
 
     monkeypatch.setenv("FOOTNOTE_DATABASE", str(root_owned_folder / "footnote.sqlite3"))
     monkeypatch.delenv("FOOTNOTE_CONFIG", raising=False)
-    code, out = _as_another_user(lambda: main(["console", "--once", "hello"]), root_owned_folder)
+    code, out = _as_another_user(lambda: main(["stats"]), root_owned_folder)
     uid = 65534 if os.getuid() == 0 else os.getuid()
     assert code == 1, out
     assert out.startswith(f"error: cannot write the database: {root_owned_folder} is not writable by uid {uid}")
