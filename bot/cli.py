@@ -154,10 +154,10 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
-    from .storage import Storage
+    from .storage import open_storage
 
     async def go() -> None:
-        storage = await Storage.open(_load(args).database)
+        storage = await open_storage(_load(args).database)
         try:
             await storage.backup(Path(args.path))
         finally:

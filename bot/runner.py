@@ -13,6 +13,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from .app import App, open_app
@@ -103,7 +104,8 @@ def _adapters(app: App) -> dict[str, AdapterFactory]:
         from .adapters.matrix_bot import MatrixAdapter
 
         mcfg = config.matrix
-        store = mcfg.store_path or config.database.parent / "matrix-store"
+        store = mcfg.store_path or (Path("matrix-store") if config.uses_postgres
+                                     else config.database.parent / "matrix-store")
         made["matrix"] = lambda status: MatrixAdapter(app.engine, app.storage, mcfg, store_dir=store,
                                                       status=status)
     return made
@@ -174,6 +176,12 @@ async def run_bot(config: Config) -> int:
                    config.matrix and config.matrix.password):
         if secret:
             register_secret(secret.get_secret_value())
+    if config.uses_postgres:  # a password inside the database URL is a secret too
+        from urllib.parse import unquote, urlsplit
+
+        password = urlsplit(str(config.database)).password
+        if password:
+            register_secret(unquote(password))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     async with open_app(config) as app:
