@@ -58,17 +58,19 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace, config: Config | None = None) -> int:
-    from .adapters.console import ConsoleChat
+    from .adapters.console import ConsoleChat, console_config
     from .app import open_app
 
-    config = config or _load(args)
+    config = console_config(config or _load(args))
     if (args.log_format or config.log_format) == "text":
         _quiet_decisions()
+    once = getattr(args, "once", None)
+    if once is not None:  # one message, judged on its own: no cooldown or cap left over from an earlier run
+        config = config.model_copy(update={"database": Path(":memory:")})
 
     async def go() -> None:
         async with open_app(config) as app:
             chat = ConsoleChat(app.engine)
-            once = getattr(args, "once", None)
             if once is not None:
                 response = await chat.handle_line(once)
                 print(response or "(Footnote stays quiet: no claim it knows was recognised.)")
@@ -147,7 +149,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     async def go() -> None:
         async with open_app(_load(args)) as app:
-            print("\n".join(await stats_lines(app.engine, now=time.time())))
+            print("\n".join(await stats_lines(app.engine, now=time.time(), scope=None)))
 
     asyncio.run(go())
     return 0

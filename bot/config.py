@@ -22,6 +22,7 @@ __all__ = [
     "MatchConfig",
     "MatrixConfig",
     "MetricsConfig",
+    "OperatorsConfig",
     "PolicyConfig",
     "load_config",
     "BUNDLED_KNOWLEDGE",
@@ -100,6 +101,23 @@ class MatrixConfig(_Section):
     encryption: bool = True
 
 
+class OperatorsConfig(_Section):
+    """The people who run the bot: they may reload the knowledge base and see bot-wide stats.
+
+    Moderators of one server (Discord guild, Matrix room) only ever see and change their own server.
+    """
+
+    #: Discord user ids (numbers), e.g. [123456789012345678].
+    discord: list[int] = Field(default_factory=list)
+    #: Matrix user ids, e.g. ["@alice:example.org"].
+    matrix: list[str] = Field(default_factory=list)
+
+    def for_platform(self, platform: str) -> frozenset[str]:
+        """The operators' user ids on ``platform``, as the adapters write them (strings)."""
+        ids = self.discord if platform == "discord" else self.matrix if platform == "matrix" else []
+        return frozenset(str(i) for i in ids)
+
+
 class MetricsConfig(_Section):
     enabled: bool = False
     host: str = "127.0.0.1"
@@ -116,6 +134,7 @@ class Config(_Section):
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     discord: DiscordConfig | None = None
     matrix: MatrixConfig | None = None
+    operators: OperatorsConfig = Field(default_factory=OperatorsConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

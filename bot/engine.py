@@ -42,6 +42,7 @@ from .messages import (
 )
 from .policy import PolicyFacts, decide
 from .storage import DecisionStore, ReplyRecord, Storage
+from .tenancy import scope_of
 
 __all__ = ["Engine", "parse_command", "ReloadResult"]
 
@@ -204,7 +205,7 @@ class Engine:
         tier = result.tier.value if result.tier else None
         if isinstance(action, Nothing):  # an answer's decision row is written with its reply row (one write)
             await tx.log_decision(msg.platform, msg.message_id, msg.channel_id, claim_id, tier, kind,
-                                            reason, result.scores(), msg.timestamp)
+                                  reason, result.scores(), msg.timestamp, server_id=scope_of(msg).server_id)
         log.info("decision", extra={"event": "decision", "platform": msg.platform, "channel": msg.channel_id,
                                     "claim": claim_id, "tier": tier, "action": kind, "reason": reason,
                                     **result.scores()})
@@ -218,7 +219,8 @@ class Engine:
         if msg.addressed_to_bot and tier == Tier.SUGGEST:
             tier = Tier.CONFIDENT  # they asked the bot directly: answer rather than hint
         settings, last, channel_replies, user_replies, channel_reacts = await tx.policy_facts(
-            msg.platform, msg.channel_id, msg.author_id, claim.id, since=msg.timestamp - 3600)
+            msg.platform, msg.channel_id, msg.author_id, claim.id, since=msg.timestamp - 3600,
+            server_id=scope_of(msg).server_id)
         pcfg = self.config.policy
         cooldown = settings.cooldown_minutes if settings.cooldown_minutes is not None else pcfg.cooldown_minutes
         facts = PolicyFacts(
@@ -234,10 +236,10 @@ class Engine:
         decision = decide(facts, pcfg)
         if decision.action == "nothing":
             metrics.SUPPRESSED.labels(msg.platform, decision.rule).inc()
-            return Nothing(f"{decision.reason} ({claim.id})")
+            return Nothing(f"{decision.reason} ({claim.id})", held_claim=claim.id, rule=decision.rule)
         record = ReplyRecord(msg.platform, msg.channel_id, msg.message_id, msg.author_id, claim.id,
                              decision.action, tier.value, result.best.combined, None, msg.timestamp)
-        await tx.log_reply(record, result.scores(), msg.server_id, reason=result.reason)
+        await tx.log_reply(record, result.scores(), scope_of(msg).server_id, reason=result.reason)
         if decision.action == "react":
             return React(message=msg, claim_id=claim.id, tier=tier, score=result.best.combined)
         return Reply(message=msg, answer=self.answer_for(claim), tier=tier, score=result.best.combined,
@@ -277,7 +279,7 @@ class Engine:
                            timestamp=reaction.timestamp, server_id=reaction.server_id)
         record = ReplyRecord(reaction.platform, reaction.channel_id, offer.message_id, offer.author_id,
                              claim.id, "reply", offer.tier, offer.score, None, reaction.timestamp)
-        await tx.log_reply(record, {"combined": offer.score}, reaction.server_id)
+        await tx.log_reply(record, {"combined": offer.score}, scope_of(reaction).server_id)
         return [Reply(message=original, answer=self.answer_for(claim), tier=Tier(offer.tier),
                       score=offer.score)]
 

@@ -118,6 +118,8 @@ class ClaimList:
     page: int
     pages: int
     total: int
+    #: The command for the next page, as typed on the asker's platform (``!claims 2``).
+    next_page: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +133,8 @@ class Explanation:
     action: str | None = None
     reason: str = ""
     scores: dict[str, float] = field(default_factory=dict)
+    #: Set when the user pointed at Footnote's own answer: its id (``message_id`` is what it answered).
+    answer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +182,10 @@ class Nothing:
     """Stay quiet, and say why (for logs and ``explain``)."""
 
     reason: str
+    #: Set when a claim was recognised but a policy rule (cooldown, cap, mode) held the answer back.
+    held_claim: str | None = None
+    #: The rule that held it (``cooldown``, ``user-cap``, ... see :data:`bot.policy.RULES`).
+    rule: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +205,12 @@ Action = Reply | React | Nothing
 COMMANDS: dict[str, str] = {
     "source": "source <topic or claim id> - the full answer with context and all sources",
     "claims": "claims [page] - every claim Footnote knows",
-    "explain": "explain <message id> - why Footnote answered (or not) a message",
+    "explain": "explain <message id> - why Footnote answered (or not) a message (or Footnote's own answer)",
     "help": "help - this list",
     "settings": "settings [mode reply|react|off] [cooldown MINUTES] [thread on|off] - this channel's settings "
                 "(moderators)",
-    "reload": "reload - load the knowledge files again (moderators)",
+    "reload": "reload - load the knowledge files again, for every community (operators)",
     "test": "test <text> - how Footnote would match a message (moderators)",
-    "stats": "stats - answers per claim and feedback (moderators)",
+    "stats": "stats [all] - answers per claim and feedback in this server; 'all': every server (operators)",
 }
 MODERATOR_COMMANDS = frozenset({"settings", "reload", "test", "stats"})

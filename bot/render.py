@@ -160,13 +160,16 @@ def _plain_lines(answer: Answer, esc) -> list[str]:
         lines = [esc(f"Claims and topics (page {answer.page} of {answer.pages}, {answer.total} in all):")]
         lines += [esc(f"  {c.id} — [{c.verdict.label}] {c.claim}") for c in answer.entries]
         if answer.page < answer.pages:
-            lines.append(esc(f"  Next page: claims {answer.page + 1}"))
+            lines.append(esc(f"  Next page: {answer.next_page or f'claims {answer.page + 1}'}"))
         return lines
     if isinstance(answer, Explanation):
         if not answer.found:
             return [esc(f"Message {answer.message_id}: no decision recorded."), esc(f"  {answer.reason}")]
         scores = ", ".join(f"{k} {v:.2f}" for k, v in answer.scores.items())
-        return [esc(f"Message {answer.message_id}: {answer.action}"),
+        head = f"Message {answer.message_id}: {answer.action}"
+        if answer.answer_id:
+            head = f"Footnote's answer {answer.answer_id} was about message {answer.message_id}: {answer.action}"
+        return [esc(head),
                 esc(f"  claim: {answer.claim_id or 'none'}; tier: {answer.tier or 'none'}"),
                 esc(f"  why: {answer.reason}"), esc(f"  scores: {scores or 'none'}")]
     raise TypeError(f"cannot render {type(answer).__name__}")

@@ -6,18 +6,20 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .storage import Scope
 
 __all__ = ["stats_lines"]
 
 DAY = 86400.0
 
 
-async def stats_lines(engine: Engine, now: float) -> list[str]:
-    """Plain lines for ``/footnote stats`` and ``python -m bot stats``."""
+async def stats_lines(engine: Engine, now: float, scope: Scope | None) -> list[str]:
+    """Plain lines for ``/footnote stats`` (``scope``: the asker's server) and ``python -m bot stats``
+    or an operator's bot-wide stats (``scope`` None)."""
     storage = engine.storage
     lines: list[str] = []
-    week = {cid: (n, up, down) for cid, n, up, down in await storage.claim_stats(now - 7 * DAY)}
-    month = await storage.claim_stats(now - 30 * DAY)
+    week = {cid: (n, up, down) for cid, n, up, down in await storage.claim_stats(now - 7 * DAY, scope)}
+    month = await storage.claim_stats(now - 30 * DAY, scope)
     if not month:
         lines.append("No answers in the last 30 days.")
     else:
@@ -26,11 +28,11 @@ async def stats_lines(engine: Engine, now: float) -> list[str]:
             votes = up + down
             helpful = f"{100 * up / votes:.0f}% helpful of {votes}" if votes else "no votes"
             lines.append(f"  {cid}: {week.get(cid, (0, 0, 0))[0]} / {n}, {helpful}")
-    near = await storage.near_misses(now - 7 * DAY, limit=5)
+    near = await storage.near_misses(now - 7 * DAY, scope, limit=5)
     if near:
         lines.append("Closest to matching without an answer (7 days) — consider adding examples:")
         lines += [f"  {cid} score {score:.2f}: {reason}" for cid, score, reason in near]
-    top = await storage.top_channels(now - 30 * DAY)
+    top = await storage.top_channels(now - 30 * DAY, scope)
     if top:
         lines.append("Top channels (30 days): " + ", ".join(f"{p}:{c} ({n})" for p, c, n in top))
     reload = engine.last_reload

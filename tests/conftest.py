@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import App, open_app
 from bot.brain import Brain, build_brain
-from bot.config import BUNDLED_KNOWLEDGE, Config
+from bot.config import BUNDLED_KNOWLEDGE, Config, OperatorsConfig
 from bot.messages import Command, Message, Reaction
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,10 @@ SHARED = ROOT.parent / "shared"
 _ids = itertools.count(1)
 
 
+#: The operator the test configuration names (a Matrix user id).
+OPERATOR = "@operator:test"
+
+
 @pytest.fixture
 def database(tmp_path: Path) -> Path | str:
     """Where the test's database lives: a SQLite file in a temporary directory (see ``any_database``)."""
@@ -86,8 +90,8 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
 
 @pytest.fixture
 def config(database: Path | str) -> Config:
-    """The default configuration with a fresh database (SQLite unless the module asks for both)."""
-    return Config(database=database)
+    """The default configuration with a fresh database (SQLite unless the module asks for both), one operator."""
+    return Config(database=database, operators=OperatorsConfig(matrix=[OPERATOR]))
 
 
 @pytest.fixture(scope="session")
@@ -112,16 +116,23 @@ def knowledge_copy(tmp_path: Path) -> Path:
 
 
 def message(text: str, *, channel: str = "general", author: str = "alice", ts: float = 1_700_000_000.0,
-            message_id: str | None = None, **kw: object) -> Message:
+            message_id: str | None = None, platform: str = "test", **kw: object) -> Message:
     """A chat message with sensible defaults and a fresh id."""
-    return Message(platform="test", channel_id=channel, author_id=author,
+    return Message(platform=platform, channel_id=channel, author_id=author,
                    message_id=message_id or f"m{next(_ids)}", text=text, timestamp=ts, **kw)
 
 
 def command(name: str, args: str = "", *, moderator: bool = False, channel: str = "general",
-            ts: float = 1_700_000_000.0, **kw: object) -> Command:
-    return Command(name=name, args=args, platform="test", channel_id=channel, author_id="mod" if moderator else
-                   "alice", timestamp=ts, is_moderator=moderator, **kw)
+            ts: float = 1_700_000_000.0, platform: str = "test", author: str | None = None,
+            **kw: object) -> Command:
+    """A command from ``author`` (default: "mod" for a moderator, else "alice")."""
+    return Command(name=name, args=args, platform=platform, channel_id=channel,
+                   author_id=author or ("mod" if moderator else "alice"), timestamp=ts, is_moderator=moderator, **kw)
+
+
+def operator_command(name: str, args: str = "", **kw: object) -> Command:
+    """A command from the configured operator (on Matrix)."""
+    return command(name, args, platform="matrix", author=OPERATOR, **kw)
 
 
 def reaction(message_id: str, emoji: str, *, user: str = "bob", ts: float = 1_700_000_100.0,

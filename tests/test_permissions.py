@@ -10,20 +10,27 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import OPERATOR
 
 from bot.app import App
 from bot.messages import MODERATOR_COMMANDS, Command, Notice
 from bot.storage import ChannelSettings
+from bot.wording import OPERATOR_COMMANDS
 
 #: Arguments that make each moderator command do its work.
 ARGS = {"settings": "mode react cooldown 5", "reload": "", "test": "everyone in china has one social credit score",
         "stats": ""}
 REFUSAL = "Only moderators can use that command."
+OPERATOR_REFUSAL = "Only the bot's operators can use that command."
 
 
-def command(name: str, *, moderator: bool, user: str = "mallory") -> Command:
-    return Command(name=name, args=ARGS.get(name.casefold(), ""), platform="test", channel_id="general",
+def command(name: str, *, moderator: bool, user: str = "mallory", platform: str = "test") -> Command:
+    return Command(name=name, args=ARGS.get(name.casefold(), ""), platform=platform, channel_id="general",
                    author_id=user, timestamp=1_700_000_000.0, is_moderator=moderator)
+
+
+def refusal_for(name: str) -> str:
+    return OPERATOR_REFUSAL if name.casefold() in (*OPERATOR_COMMANDS, "kb") else REFUSAL
 
 
 def records(caplog: pytest.LogCaptureFixture, event: str) -> list[logging.LogRecord]:
@@ -42,7 +49,7 @@ async def test_moderator_command_is_refused_to_non_moderators(app: App, name: st
     caplog.set_level(logging.INFO, logger="footnote")
     answer = await app.engine.handle_command(command(name, moderator=False, user="mallory"))
     assert isinstance(answer, Notice)
-    assert answer.ok is False and answer.private and answer.title == REFUSAL
+    assert answer.ok is False and answer.private and answer.title == refusal_for(name)
     refused = records(caplog, "refused")
     assert [(r.user, r.command) for r in refused] == [("mallory", name)]  # type: ignore[attr-defined]
     assert not records(caplog, "moderator")
@@ -52,10 +59,10 @@ async def test_moderator_command_is_refused_to_non_moderators(app: App, name: st
 async def test_aliases_and_capitals_do_not_bypass_the_check(app: App, name: str) -> None:
     """`kb` (an alias of reload) and upper-case names are refused to non-moderators too."""
     answer = await app.engine.handle_command(command(name, moderator=False))
-    assert isinstance(answer, Notice) and answer.ok is False and answer.title == REFUSAL
+    assert isinstance(answer, Notice) and answer.ok is False and answer.title == refusal_for(name)
 
 
-@pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS))
+@pytest.mark.parametrize("name", sorted(MODERATOR_COMMANDS - OPERATOR_COMMANDS))
 async def test_moderator_command_is_accepted_from_moderators(app: App, name: str,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     """A moderator's command runs (ok=True), and the action is logged with who did it."""
@@ -89,9 +96,18 @@ async def test_moderator_settings_change_is_stored_and_logged_with_who(app: App,
 
 
 async def test_refused_reload_keeps_the_knowledge_base(app: App) -> None:
-    """A non-moderator's reload does not rebuild anything: the same knowledge base stays in service."""
+    """Neither a member's nor a server moderator's reload rebuilds anything; an operator's does."""
     brain = app.engine.brain
     await app.engine.handle_command(command("reload", moderator=False))
+    await app.engine.handle_command(command("reload", moderator=True, user="mod-ann", platform="matrix"))
     assert app.engine.brain is brain
-    await app.engine.handle_command(command("reload", moderator=True))
-    assert app.engine.brain is not brain  # the check above can fail: a moderator's reload does rebuild
+    answer = await app.engine.handle_command(command("reload", moderator=False, user=OPERATOR, platform="matrix"))
+    assert answer.ok and app.engine.brain is not brain  # the check above can fail: an operator's reload rebuilds
+
+
+async def test_operator_reload_is_logged_with_who(app: App, caplog: pytest.LogCaptureFixture) -> None:
+    """An operator's reload runs and is logged with who did it."""
+    caplog.set_level(logging.INFO, logger="footnote")
+    await app.engine.handle_command(command("reload", moderator=False, user=OPERATOR, platform="matrix"))
+    assert [(r.user, r.command) for r in records(caplog, "moderator")] == [  # type: ignore[attr-defined]
+        (OPERATOR, "reload")]

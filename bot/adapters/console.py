@@ -2,6 +2,10 @@
 
 Each line is a message from "you"; lines starting with ``/`` are commands; Ctrl-D quits. Piped standard
 input works, and ``--once TEXT`` answers a single message.
+
+The console is one person's demo, so by default it has no per-person or per-channel hourly cap (a
+configured ``policy`` value still applies), and when a claim is recognised but a rule (a cooldown, a
+cap) holds the answer back, it says so in one line instead of staying silent.
 """
 
 from __future__ import annotations
@@ -11,14 +15,33 @@ import sys
 import time
 from typing import TextIO
 
+from ..config import Config
 from ..engine import Engine, parse_command
-from ..messages import Command, Message, React, Reply
+from ..messages import Command, Message, Nothing, React, Reply
 from ..render import console_text
 
-__all__ = ["ConsoleChat"]
+__all__ = ["ConsoleChat", "console_config", "held_line"]
 
 PLATFORM = "console"
 CHANNEL = "console"
+#: The hourly caps a chat community needs but a one-person demo does not, unless the config sets them.
+_DEMO_UNCAPPED = ("user_per_hour", "channel_per_hour")
+_NO_CAP = 1_000_000
+
+
+def console_config(config: Config) -> Config:
+    """``config`` with the console's own defaults: no hourly caps unless the config file sets them."""
+    policy = config.policy
+    lifted = {name: _NO_CAP for name in _DEMO_UNCAPPED if name not in policy.model_fields_set}
+    return config.model_copy(update={"policy": policy.model_copy(update=lifted)}) if lifted else config
+
+
+def held_line(action: Nothing) -> str:
+    """One line saying which rule held a recognised claim ('' when nothing was recognised)."""
+    if action.held_claim is None:
+        return ""
+    reason = action.reason.removesuffix(f" ({action.held_claim})")
+    return f"(Footnote recognised '{action.held_claim}' but stays quiet: {reason}. /explain says more.)"
 
 
 class ConsoleChat:
@@ -62,6 +85,8 @@ class ConsoleChat:
             elif isinstance(action, React):
                 out.append(f"(Footnote reacts {action.emoji} — it may be about '{action.claim_id}'; "
                            f"type /source {action.claim_id} to read it)")
+            elif isinstance(action, Nothing) and action.held_claim:
+                out.append(held_line(action))
         return "\n".join(out)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:

@@ -1,5 +1,6 @@
 """Footnote's application commands: ``/source``, ``/claims``, "Why did Footnote answer?" and the
-moderators' ``/footnote settings | reload | test | stats``.
+moderators' ``/footnote settings | test | stats`` (``reload`` and ``stats everywhere:True`` are for the
+bot's operators; the engine checks).
 
 Each command only gathers its arguments and hands them to
 :meth:`~bot.adapters.discord_bot.DiscordAdapter.run_command`; the engine answers. ``/footnote`` carries
@@ -94,8 +95,9 @@ def _moderator_group(adapter: DiscordAdapter) -> app_commands.Group:
     async def test(interaction: discord.Interaction, text: app_commands.Range[str, 1, 1000]) -> None:
         await adapter.run_command(interaction, "test", text, moderator=True)
 
-    @group.command(name="stats", description="Answers per claim, feedback and near misses")
-    async def stats(interaction: discord.Interaction) -> None:
-        await adapter.run_command(interaction, "stats", "", moderator=True)
+    @group.command(name="stats", description="Answers per claim, feedback and near misses in this server")
+    @app_commands.describe(everywhere="Every server the bot is in (the bot's operators only)")
+    async def stats(interaction: discord.Interaction, everywhere: bool = False) -> None:
+        await adapter.run_command(interaction, "stats", "all" if everywhere else "", moderator=True)
 
     return group

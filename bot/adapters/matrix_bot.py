@@ -2,8 +2,11 @@
 
 Theory of operation:
 
-* **One device.** :func:`~bot.adapters.matrix_session.login` restores the stored device id and access
-  token (or logs in once and stores them); the end-to-end key store lives in ``store_dir``.
+* **One device, while it lives.** :func:`~bot.adapters.matrix_session.login` restores the stored device
+  id and access token (or logs in once and stores them); the end-to-end key store and the token
+  (``session.json``) live in ``store_dir``, owner-only. If the device is logged out (Element's "Sign
+  out", an admin, a password change) the next sync says so: the adapter starts a fresh client, logs in
+  as a new device, uploads its keys and carries on, encrypted rooms included.
 * **No history replay.** The first start makes an initial sync and answers nothing from it. Every sync's
   ``next_batch`` is saved in Footnote's database after its events are handled, and the next start
   resumes from it with ``full_state=True``, so messages sent while the bot was down are still answered
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,10 +42,11 @@ from nio.exceptions import EncryptionError, LocalProtocolError
 
 from ..config import MatrixConfig
 from ..messages import Action, React, Reply
+from ..private import private_dir
 from . import matrix_events as mx
 from .matrix_rooms import RoomTracker
 from .matrix_send import Sender, txn_id
-from .matrix_session import SessionError, login, state_key
+from .matrix_session import LOGGED_OUT, SessionError, SessionFile, login, state_key
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -153,7 +158,7 @@ class MatrixAdapter:
             await asyncio.gather(task, return_exceptions=True)
 
     def _new_client(self) -> AsyncClient:
-        self.store_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.store_dir)
         nio_config = AsyncClientConfig(
             max_limit_exceeded=3,            # nio sleeps retry_after_ms between these; Sender retries more
             max_timeouts=0,                  # connection errors surface at once: we back off ourselves
@@ -168,27 +173,34 @@ class MatrixAdapter:
         await asyncio.sleep(wait)
         return min(wait * 2, self.max_backoff)
 
-    async def _login(self) -> None:
-        """Log in, waiting out a homeserver that is down; a refusal (SessionError) is final."""
-        client = self._client
-        assert client is not None
+    async def _connect(self, *, new_device: bool = False) -> None:
+        """A fresh client with its sender and room tracker, logged in, waiting out a homeserver that is
+        down; a refusal (SessionError) is final. ``new_device``: the old device was logged out."""
+        if self._client is not None:
+            await self._client.close()
+        client = self._client = self._new_client()
+        self._sender = Sender(client, max_wait=self.max_backoff)
+        self._rooms = RoomTracker(client, self.config, self.user_id)
+        self._pending = []  # a new device cannot decrypt what was sent to the old one
         wait = 0.5
         while True:
             try:
-                how = await login(client, self.config, self.storage)
+                how = await login(client, self.config, self.storage, SessionFile(self.store_dir),
+                                  new_device=new_device)
                 break
             except _NETWORK_ERRORS as exc:
                 log.warning("matrix: homeserver unreachable at login (%s); retrying in %.1f s",
                             type(exc).__name__, wait)
                 wait = await self._backoff(wait)
+        for path in self.store_dir.iterdir():  # the key store nio just opened: owner-only like the rest
+            if path.is_file():
+                os.chmod(path, 0o600)
         self.status.update(user_id=self.user_id, device_id=client.device_id, login=how)
 
     async def _run(self) -> None:
         self._started_ms = int(time.time() * 1000)
-        client = self._client = self._new_client()
-        self._sender = Sender(client, max_wait=self.max_backoff)
-        self._rooms = RoomTracker(client, self.config, self.user_id)
-        await self._login()
+        await self._connect()
+        assert self._rooms is not None
         self._answer_rooms = await self._rooms.resolve_rooms()
         since = await self.storage.get_state(state_key(self.user_id, "next_batch"))
         self._floor_ms = self._started_ms - (self.catch_up_ms if since else 0)
@@ -211,10 +223,10 @@ class MatrixAdapter:
                 continue
             if not isinstance(resp, SyncResponse):
                 self._set_connected(False)
-                if getattr(resp, "status_code", None) == "M_UNKNOWN_TOKEN":
-                    log.warning("matrix: the access token was revoked; logging in again")
-                    await self.storage.set_state(state_key(self.user_id, "access_token"), "")
-                    await self._login()
+                if getattr(resp, "status_code", None) == LOGGED_OUT:
+                    await self._relogin(soft=bool(getattr(resp, "soft_logout", False)))
+                    client = self._client
+                    full_state = True  # the new client knows no room yet
                 else:
                     log.warning("matrix: sync error (%s); retrying in %.1f s", resp, wait)
                     wait = await self._backoff(wait)
@@ -230,6 +242,18 @@ class MatrixAdapter:
             finally:
                 self._idle.set()
             self.status.update(last_sync=time.time(), rooms=len(client.rooms))
+
+    async def _relogin(self, *, soft: bool) -> None:
+        """The homeserver refused the token: log in again, as a new device unless only the token expired."""
+        assert self._client is not None
+        device = self._client.device_id
+        SessionFile(self.store_dir).forget()
+        if soft:
+            log.warning("matrix: the access token of device %s expired; logging in again", device)
+        else:
+            log.warning("matrix: device %s was logged out by the homeserver (a sign-out, an admin or a password "
+                        "change); logging in as a new device and uploading its encryption keys", device)
+        await self._connect(new_device=not soft)
 
     async def _after_sync(self) -> None:
         """Upload, query and claim end-to-end keys, and send queued to-device messages (as sync_forever)."""

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ChannelSettings, DecisionStore, ReplyRecord, Storage, is_database_url, redact_url
+from .base import ChannelSettings, DecisionStore, ReplyRecord, Scope, Storage, is_database_url, redact_url
 
-__all__ = ["ChannelSettings", "DecisionStore", "ReplyRecord", "Storage", "open_storage", "is_database_url",
+__all__ = ["ChannelSettings", "DecisionStore", "ReplyRecord", "Scope", "Storage", "open_storage", "is_database_url",
            "redact_url"]
 
 

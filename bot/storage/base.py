@@ -15,8 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-__all__ = ["ChannelSettings", "ReplyRecord", "DecisionStore", "Storage", "PolicyFactsRow",
+__all__ = ["ChannelSettings", "ReplyRecord", "Scope", "DecisionStore", "Storage", "PolicyFactsRow",
            "is_database_url", "redact_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One server's share of the data: a Discord guild, or a Matrix room / DM / the console (its channel).
+
+    Moderator views pass the asker's scope; ``None`` instead of a scope means the whole bot, which only
+    operators and the command line may see.
+    """
+
+    platform: str
+    server_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +85,9 @@ class DecisionStore(Protocol):
         """The answers and 🔎 offers made for one message, oldest first."""
 
     async def policy_facts(self, platform: str, channel_id: str, author_id: str, claim_id: str,
-                           since: float) -> PolicyFactsRow:
-        """Everything the policy needs about one candidate answer, in one query."""
+                           since: float, *, server_id: str) -> PolicyFactsRow:
+        """Everything the policy needs about one candidate answer, in one query (the author's answers are
+        counted in ``server_id`` only: caps are per server and person)."""
 
     async def log_reply(self, record: ReplyRecord, scores: dict[str, float], server_id: str | None,
                         reason: str = "") -> int:
@@ -82,7 +95,7 @@ class DecisionStore(Protocol):
 
     async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,
                            tier: str | None, action: str, reason: str, scores: dict[str, float],
-                           ts: float) -> None:
+                           ts: float, *, server_id: str) -> None:
         """Remember why the bot did what it did with a message, for ``explain`` and stats."""
 
 
@@ -117,18 +130,20 @@ class Storage(DecisionStore, Protocol):
 
     async def reply_by_sent_id(self, platform: str, sent_id: str) -> ReplyRecord | None: ...
 
-    async def decision(self, platform: str, message_id: str) -> dict[str, Any] | None: ...
+    async def decision(self, platform: str, message_id: str, scope: Scope | None) -> dict[str, Any] | None: ...
 
-    async def near_misses(self, since: float, limit: int = 10) -> list[tuple[str, float, str]]: ...
+    async def near_misses(self, since: float, scope: Scope | None,
+                          limit: int = 10) -> list[tuple[str, float, str]]: ...
 
     async def add_feedback(self, platform: str, reply_message_id: str, user_id: str, claim_id: str | None,
                            helpful: bool, ts: float) -> None: ...
 
     async def feedback_rows(self) -> list[tuple[str, str, str, str | None, bool]]: ...
 
-    async def claim_stats(self, since: float) -> list[tuple[str, int, int, int]]: ...
+    async def claim_stats(self, since: float, scope: Scope | None) -> list[tuple[str, int, int, int]]: ...
 
-    async def top_channels(self, since: float, limit: int = 5) -> list[tuple[str, str, int]]: ...
+    async def top_channels(self, since: float, scope: Scope | None,
+                           limit: int = 5) -> list[tuple[str, str, int]]: ...
 
     async def backup(self, target: Path) -> None:
         """Write a consistent copy of the database to ``target`` (raises a FootnoteError if it cannot)."""

@@ -25,65 +25,10 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 
 from ..errors import StorageError
-from .base import ChannelSettings, PolicyFactsRow, ReplyRecord, redact_url
+from .base import ChannelSettings, PolicyFactsRow, ReplyRecord, Scope, redact_url
+from .postgres_schema import MIGRATIONS
 
 __all__ = ["PostgresStorage", "MIGRATIONS", "decision_lock_keys"]
-
-#: The same versions as :data:`bot.storage.sqlite.MIGRATIONS`, in PostgreSQL's dialect. Append only.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE channel_settings (
-        platform TEXT NOT NULL, channel_id TEXT NOT NULL,
-        mode TEXT, cooldown_minutes DOUBLE PRECISION,
-        PRIMARY KEY (platform, channel_id)
-    );
-    CREATE TABLE replies (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        platform TEXT NOT NULL, channel_id TEXT NOT NULL, server_id TEXT,
-        message_id TEXT NOT NULL, author_id TEXT NOT NULL,
-        claim_id TEXT NOT NULL, action TEXT NOT NULL, tier TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
-        scores TEXT NOT NULL DEFAULT '{}', sent_id TEXT, ts DOUBLE PRECISION NOT NULL,
-        reason TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX replies_channel_ts ON replies (platform, channel_id, ts);
-    CREATE INDEX replies_author_ts ON replies (platform, author_id, ts);
-    CREATE INDEX replies_message ON replies (platform, message_id);
-    CREATE INDEX replies_sent ON replies (platform, sent_id);
-    CREATE TABLE feedback (
-        platform TEXT NOT NULL, reply_message_id TEXT NOT NULL, user_id TEXT NOT NULL,
-        claim_id TEXT, helpful INTEGER NOT NULL, ts DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (platform, reply_message_id, user_id)
-    );
-    CREATE TABLE processed (
-        platform TEXT NOT NULL, event_id TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (platform, event_id)
-    );
-    CREATE TABLE decisions (
-        platform TEXT NOT NULL, message_id TEXT NOT NULL, channel_id TEXT NOT NULL,
-        claim_id TEXT, tier TEXT, action TEXT NOT NULL, reason TEXT NOT NULL,
-        scores TEXT NOT NULL DEFAULT '{}', ts DOUBLE PRECISION NOT NULL,
-        PRIMARY KEY (platform, message_id)
-    );
-    CREATE INDEX decisions_ts ON decisions (ts);
-    CREATE FUNCTION footnote_reply_is_decision() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        INSERT INTO decisions (platform, message_id, channel_id, claim_id, tier, action, reason, scores, ts)
-        VALUES (NEW.platform, NEW.message_id, NEW.channel_id, NEW.claim_id, NEW.tier, NEW.action, NEW.reason,
-                NEW.scores, NEW.ts)
-        ON CONFLICT (platform, message_id) DO UPDATE SET channel_id = EXCLUDED.channel_id,
-            claim_id = EXCLUDED.claim_id, tier = EXCLUDED.tier, action = EXCLUDED.action,
-            reason = EXCLUDED.reason, scores = EXCLUDED.scores, ts = EXCLUDED.ts;
-        RETURN NEW;
-    END $$;
-    CREATE TRIGGER replies_are_decisions AFTER INSERT ON replies
-        FOR EACH ROW EXECUTE FUNCTION footnote_reply_is_decision();
-    CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    """,
-    # 2: per-channel thread mode (answer in a thread rather than as a reply; Discord).
-    """
-    ALTER TABLE channel_settings ADD COLUMN thread INTEGER;
-    """,
-)
 
 #: The advisory lock that serialises migrations (any fixed 64-bit number unlikely to clash).
 _MIGRATION_LOCK = 0x466F6F746E6F7465  # "Footnote"
@@ -100,6 +45,11 @@ def decision_lock_keys(platform: str, channel_id: str, author_id: str | None) ->
     if author_id is not None:
         keys.add(_lock_key("author", platform, author_id))
     return sorted(keys)
+
+
+def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
+    """(platform, server id) for ``($p IS NULL OR (platform = $p AND server_id = $s))``; NULLs: whole bot."""
+    return (None, None) if scope is None else (scope.platform, scope.server_id)
 
 
 def _settings(mode: Any, cooldown: Any, thread: Any) -> ChannelSettings:
@@ -173,9 +123,10 @@ class _Queries:
             record.action, record.tier, record.score, json.dumps(scores), record.sent_id, record.ts, reason))
 
     async def policy_facts(self, platform: str, channel_id: str, author_id: str, claim_id: str,
-                           since: float) -> PolicyFactsRow:
+                           since: float, *, server_id: str) -> PolicyFactsRow:
         """Everything the policy needs, in one query: the channel's settings, when ``claim_id`` was last
-        answered here, and since ``since`` the channel's answers, the author's answers and the channel's 🔎."""
+        answered here, and since ``since`` the channel's answers, the author's answers in this server
+        (``server_id``: caps are per server and person) and the channel's 🔎."""
         row = await self._run.fetchrow(
             "SELECT (SELECT mode FROM channel_settings WHERE platform = $1 AND channel_id = $2),"
             " (SELECT cooldown_minutes FROM channel_settings WHERE platform = $1 AND channel_id = $2),"
@@ -183,11 +134,11 @@ class _Queries:
             " (SELECT MAX(ts) FROM replies WHERE platform = $1 AND channel_id = $2 AND claim_id = $4),"
             " (SELECT COUNT(*) FROM replies WHERE platform = $1 AND channel_id = $2 AND ts >= $5"
             "  AND action = 'reply'),"
-            " (SELECT COUNT(*) FROM replies WHERE platform = $1 AND author_id = $3 AND ts >= $5"
-            "  AND action = 'reply'),"
+            " (SELECT COUNT(*) FROM replies WHERE platform = $1 AND server_id = $6 AND author_id = $3"
+            "  AND ts >= $5 AND action = 'reply'),"
             " (SELECT COUNT(*) FROM replies WHERE platform = $1 AND channel_id = $2 AND ts >= $5"
             "  AND action = 'react')",
-            platform, channel_id, author_id, claim_id, since)
+            platform, channel_id, author_id, claim_id, since, server_id)
         return _settings(row[0], row[1], row[2]), row[3], int(row[4]), int(row[5]), int(row[6])
 
     async def set_sent_id(self, platform: str, message_id: str, action: str, sent_id: str) -> None:
@@ -213,30 +164,42 @@ class _Queries:
 
     async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,
                            tier: str | None, action: str, reason: str, scores: dict[str, float],
-                           ts: float) -> None:
-        """Remember why the bot did what it did with a message, for ``explain`` and stats."""
-        await self._run.execute(
-            "INSERT INTO decisions (platform, message_id, channel_id, claim_id, tier, action, reason, scores, ts)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (platform, message_id) DO UPDATE SET"
-            " channel_id = EXCLUDED.channel_id, claim_id = EXCLUDED.claim_id, tier = EXCLUDED.tier,"
-            " action = EXCLUDED.action, reason = EXCLUDED.reason, scores = EXCLUDED.scores, ts = EXCLUDED.ts",
-            platform, message_id, channel_id, claim_id, tier, action, reason, json.dumps(scores), ts)
+                           ts: float, *, server_id: str) -> None:
+        """Remember why the bot did what it did with a message, for ``explain`` and stats.
 
-    async def decision(self, platform: str, message_id: str) -> dict[str, Any] | None:
+        ``tier`` is None when the matcher found no answer; a decision with a tier and action ``nothing``
+        was held by a policy rule (cooldown, cap, mode), which is not a near miss.
+        """
+        await self._run.execute(
+            "INSERT INTO decisions (platform, message_id, channel_id, server_id, claim_id, tier, action, reason,"
+            " scores, ts) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (platform, message_id)"
+            " DO UPDATE SET channel_id = EXCLUDED.channel_id, server_id = EXCLUDED.server_id,"
+            " claim_id = EXCLUDED.claim_id, tier = EXCLUDED.tier, action = EXCLUDED.action,"
+            " reason = EXCLUDED.reason, scores = EXCLUDED.scores, ts = EXCLUDED.ts",
+            platform, message_id, channel_id, server_id, claim_id, tier, action, reason, json.dumps(scores), ts)
+
+    async def decision(self, platform: str, message_id: str, scope: Scope | None) -> dict[str, Any] | None:
+        """Why the bot did what it did with ``message_id``; None if unknown or outside ``scope``."""
         row = await self._run.fetchrow(
-            "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = $1 AND message_id = $2",
-            platform, message_id)
+            "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = $1 AND message_id = $2"
+            " AND ($3::text IS NULL OR (platform = $3 AND server_id = $4))",
+            platform, message_id, *_scope_params(scope))
         if row is None:
             return None
         return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3],
                 "scores": json.loads(row[4])}
 
-    async def near_misses(self, since: float, limit: int = 10) -> list[tuple[str, float, str]]:
-        """Messages that came closest to matching without an answer: (claim id, score, reason)."""
+    async def near_misses(self, since: float, scope: Scope | None,
+                          limit: int = 10) -> list[tuple[str, float, str]]:
+        """Messages that came closest to matching without an answer: (claim id, score, reason).
+
+        Only the matcher's misses (no tier): a match held by a cooldown, a cap or a mode is not one.
+        """
         rows = await self._run.fetch(
             "SELECT claim_id, (scores::jsonb ->> 'combined')::double precision AS s, reason FROM decisions "
-            "WHERE ts >= $1 AND action = 'nothing' AND claim_id IS NOT NULL ORDER BY s DESC NULLS LAST LIMIT $2",
-            since, limit)
+            "WHERE ts >= $1 AND action = 'nothing' AND claim_id IS NOT NULL AND tier IS NULL"
+            " AND ($2::text IS NULL OR (platform = $2 AND server_id = $3)) ORDER BY s DESC NULLS LAST LIMIT $4",
+            since, *_scope_params(scope), limit)
         return [(r[0], float(r[1] or 0), r[2]) for r in rows]
 
     # ------------------------------------------------------------------------------------ feedback
@@ -256,21 +219,33 @@ class _Queries:
 
     # ------------------------------------------------------------------------------------ stats
 
-    async def claim_stats(self, since: float) -> list[tuple[str, int, int, int]]:
-        """Per claim since ``since``: (claim id, answers, helpful votes, unhelpful votes)."""
+    async def claim_stats(self, since: float, scope: Scope | None) -> list[tuple[str, int, int, int]]:
+        """Per claim since ``since``: (claim id, answers, helpful votes, unhelpful votes), in ``scope``.
+
+        A vote counts where the answer it is on was given (its reply row's server).
+        """
         rows = await self._run.fetch(
-            "SELECT r.claim_id, COUNT(DISTINCT r.id), "
-            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 1 AND f.ts >= $1), "
-            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 0 AND f.ts >= $1) "
-            "FROM replies r WHERE r.ts >= $1 AND r.action = 'reply' GROUP BY r.claim_id ORDER BY 2 DESC",
-            since)
+            "SELECT r.claim_id, COUNT(DISTINCT r.id),"
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 1 AND f.ts >= $1"
+            "   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM replies a WHERE a.platform = f.platform"
+            "   AND a.sent_id = f.reply_message_id AND a.action = 'reply' AND a.platform = $2"
+            "   AND a.server_id = $3))),"
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 0 AND f.ts >= $1"
+            "   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM replies a WHERE a.platform = f.platform"
+            "   AND a.sent_id = f.reply_message_id AND a.action = 'reply' AND a.platform = $2"
+            "   AND a.server_id = $3))) "
+            "FROM replies r WHERE r.ts >= $1 AND r.action = 'reply'"
+            " AND ($2::text IS NULL OR (r.platform = $2 AND r.server_id = $3)) GROUP BY r.claim_id ORDER BY 2 DESC",
+            since, *_scope_params(scope))
         return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
-    async def top_channels(self, since: float, limit: int = 5) -> list[tuple[str, str, int]]:
+    async def top_channels(self, since: float, scope: Scope | None, limit: int = 5) -> list[tuple[str, str, int]]:
+        """The channels with most answers since ``since`` in ``scope``: (platform, channel id, answers)."""
         rows = await self._run.fetch(
-            "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= $1 AND action = 'reply' "
-            "GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT $2",
-            since, limit)
+            "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= $1 AND action = 'reply'"
+            " AND ($2::text IS NULL OR (platform = $2 AND server_id = $3))"
+            " GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT $4",
+            since, *_scope_params(scope), limit)
         return [(r[0], r[1], int(r[2])) for r in rows]
 
 

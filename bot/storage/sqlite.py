@@ -17,7 +17,8 @@ from typing import Any
 
 import aiosqlite
 
-from .base import ChannelSettings, ReplyRecord
+from ..private import private_database, private_file
+from .base import ChannelSettings, ReplyRecord, Scope
 
 __all__ = ["SqliteStorage", "MIGRATIONS"]
 
@@ -67,7 +68,33 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE channel_settings ADD COLUMN thread INTEGER;
     """,
+    # 3: tenancy. Every reply and decision belongs to a server (Discord guild; a Matrix room, a DM or the
+    # console: the channel itself), so moderator views and per-person caps stay inside one server. The
+    # Matrix access token no longer lives here (it moved to an owner-only file next to the key store).
+    """
+    UPDATE replies SET server_id = channel_id WHERE server_id IS NULL;
+    ALTER TABLE decisions ADD COLUMN server_id TEXT;
+    UPDATE decisions SET server_id = COALESCE(
+        (SELECT r.server_id FROM replies r WHERE r.platform = decisions.platform
+         AND r.message_id = decisions.message_id ORDER BY r.id DESC LIMIT 1), channel_id);
+    CREATE INDEX replies_server_author_ts ON replies (platform, server_id, author_id, ts);
+    CREATE INDEX replies_server_ts ON replies (platform, server_id, ts);
+    CREATE INDEX decisions_server_ts ON decisions (platform, server_id, ts);
+    DROP TRIGGER replies_are_decisions;
+    CREATE TRIGGER replies_are_decisions AFTER INSERT ON replies BEGIN
+        INSERT OR REPLACE INTO decisions (platform, message_id, channel_id, server_id, claim_id, tier, action,
+                                          reason, scores, ts)
+        VALUES (NEW.platform, NEW.message_id, NEW.channel_id, NEW.server_id, NEW.claim_id, NEW.tier, NEW.action,
+                NEW.reason, NEW.scores, NEW.ts);
+    END;
+    DELETE FROM state WHERE key LIKE 'matrix.%.access_token';
+    """,
 )
+
+
+def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
+    """(platform, server id) for ``(?p IS NULL OR (platform = ?p AND server_id = ?s))``; NULLs: whole bot."""
+    return (None, None) if scope is None else (scope.platform, scope.server_id)
 
 
 def _statements(script: str) -> list[str]:
@@ -102,7 +129,7 @@ class SqliteStorage:
         """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
         path = Path(path)
         if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_database(path)
         # Autocommit: each statement is its own transaction, one thread hop per write instead of two.
         db = await aiosqlite.connect(str(path), timeout=30, isolation_level=None)
         await db.execute("PRAGMA journal_mode=WAL")
@@ -112,6 +139,8 @@ class SqliteStorage:
         await db.execute("PRAGMA wal_autocheckpoint=10000")
         await db.execute("PRAGMA busy_timeout=30000")
         await db.execute("PRAGMA foreign_keys=ON")
+        # Deleted rows (a moved secret, pruned decisions) are overwritten, not left in free pages.
+        await db.execute("PRAGMA secure_delete=ON")
         storage = cls(db, path)
         await storage._migrate()
         return storage
@@ -222,9 +251,10 @@ class SqliteStorage:
         return int(cursor.lastrowid or 0)
 
     async def policy_facts(self, platform: str, channel_id: str, author_id: str, claim_id: str,
-                           since: float) -> tuple[ChannelSettings, float | None, int, int, int]:
+                           since: float, *, server_id: str) -> tuple[ChannelSettings, float | None, int, int, int]:
         """Everything the policy needs, in one query: the channel's settings, when ``claim_id`` was last
-        answered here, and since ``since`` the channel's answers, the author's answers and the channel's 🔎."""
+        answered here, and since ``since`` the channel's answers, the author's answers in this server
+        (``server_id``: caps are per server and person) and the channel's 🔎."""
         row = await self._one(
             "SELECT (SELECT mode FROM channel_settings WHERE platform = ?1 AND channel_id = ?2),"
             " (SELECT cooldown_minutes FROM channel_settings WHERE platform = ?1 AND channel_id = ?2),"
@@ -232,11 +262,11 @@ class SqliteStorage:
             " (SELECT MAX(ts) FROM replies WHERE platform = ?1 AND channel_id = ?2 AND claim_id = ?4),"
             " (SELECT COUNT(*) FROM replies WHERE platform = ?1 AND channel_id = ?2 AND ts >= ?5"
             "  AND action = 'reply'),"
-            " (SELECT COUNT(*) FROM replies WHERE platform = ?1 AND author_id = ?3 AND ts >= ?5"
-            "  AND action = 'reply'),"
+            " (SELECT COUNT(*) FROM replies WHERE platform = ?1 AND server_id = ?6 AND author_id = ?3"
+            "  AND ts >= ?5 AND action = 'reply'),"
             " (SELECT COUNT(*) FROM replies WHERE platform = ?1 AND channel_id = ?2 AND ts >= ?5"
             "  AND action = 'react')",
-            (platform, channel_id, author_id, claim_id, since),
+            (platform, channel_id, author_id, claim_id, since, server_id),
         )
         assert row is not None
         return _settings(row[:3]), row[3], int(row[4]), int(row[5]), int(row[6])
@@ -267,30 +297,41 @@ class SqliteStorage:
 
     async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,
                            tier: str | None, action: str, reason: str, scores: dict[str, float],
-                           ts: float) -> None:
-        """Remember why the bot did what it did with a message, for ``explain`` and stats."""
+                           ts: float, *, server_id: str) -> None:
+        """Remember why the bot did what it did with a message, for ``explain`` and stats.
+
+        ``tier`` is None when the matcher found no answer; a decision with a tier and action ``nothing``
+        was held by a policy rule (cooldown, cap, mode), which is not a near miss.
+        """
         await self._write(
-            "INSERT OR REPLACE INTO decisions (platform, message_id, channel_id, claim_id, tier, action, reason,"
-            " scores, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (platform, message_id, channel_id, claim_id, tier, action, reason, json.dumps(scores), ts),
+            "INSERT OR REPLACE INTO decisions (platform, message_id, channel_id, server_id, claim_id, tier, action,"
+            " reason, scores, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (platform, message_id, channel_id, server_id, claim_id, tier, action, reason, json.dumps(scores), ts),
         )
 
-    async def decision(self, platform: str, message_id: str) -> dict[str, Any] | None:
+    async def decision(self, platform: str, message_id: str, scope: Scope | None) -> dict[str, Any] | None:
+        """Why the bot did what it did with ``message_id``; None if unknown or outside ``scope``."""
         row = await self._one(
-            "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = ? AND message_id = ?",
-            (platform, message_id),
+            "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = ?1 AND message_id = ?2"
+            " AND (?3 IS NULL OR (platform = ?3 AND server_id = ?4))",
+            (platform, message_id, *_scope_params(scope)),
         )
         if row is None:
             return None
         return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3],
                 "scores": json.loads(row[4])}
 
-    async def near_misses(self, since: float, limit: int = 10) -> list[tuple[str, float, str]]:
-        """Messages that came closest to matching without an answer: (claim id, score, reason)."""
+    async def near_misses(self, since: float, scope: Scope | None,
+                          limit: int = 10) -> list[tuple[str, float, str]]:
+        """Messages that came closest to matching without an answer: (claim id, score, reason).
+
+        Only the matcher's misses (no tier): a match held by a cooldown, a cap or a mode is not one.
+        """
         rows = await self._all(
             "SELECT claim_id, json_extract(scores, '$.combined') AS s, reason FROM decisions "
-            "WHERE ts >= ? AND action = 'nothing' AND claim_id IS NOT NULL ORDER BY s DESC LIMIT ?",
-            (since, limit),
+            "WHERE ts >= ?1 AND action = 'nothing' AND claim_id IS NOT NULL AND tier IS NULL"
+            " AND (?2 IS NULL OR (platform = ?2 AND server_id = ?3)) ORDER BY s DESC LIMIT ?4",
+            (since, *_scope_params(scope), limit),
         )
         return [(r[0], float(r[1] or 0), r[2]) for r in rows]
 
@@ -312,27 +353,44 @@ class SqliteStorage:
 
     # ------------------------------------------------------------------------------------ stats
 
-    async def claim_stats(self, since: float) -> list[tuple[str, int, int, int]]:
-        """Per claim since ``since``: (claim id, answers, helpful votes, unhelpful votes)."""
+    async def claim_stats(self, since: float, scope: Scope | None) -> list[tuple[str, int, int, int]]:
+        """Per claim since ``since``: (claim id, answers, helpful votes, unhelpful votes), in ``scope``.
+
+        A vote counts where the answer it is on was given (its reply row's server).
+        """
         rows = await self._all(
-            "SELECT r.claim_id, COUNT(DISTINCT r.id), "
-            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 1 AND f.ts >= ?), "
-            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 0 AND f.ts >= ?) "
-            "FROM replies r WHERE r.ts >= ? AND r.action = 'reply' GROUP BY r.claim_id ORDER BY 2 DESC",
-            (since, since, since),
+            "SELECT r.claim_id, COUNT(DISTINCT r.id),"
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 1 AND f.ts >= ?1"
+            "   AND (?2 IS NULL OR EXISTS (SELECT 1 FROM replies a WHERE a.platform = f.platform"
+            "   AND a.sent_id = f.reply_message_id AND a.action = 'reply' AND a.platform = ?2"
+            "   AND a.server_id = ?3))),"
+            "  (SELECT COUNT(*) FROM feedback f WHERE f.claim_id = r.claim_id AND f.helpful = 0 AND f.ts >= ?1"
+            "   AND (?2 IS NULL OR EXISTS (SELECT 1 FROM replies a WHERE a.platform = f.platform"
+            "   AND a.sent_id = f.reply_message_id AND a.action = 'reply' AND a.platform = ?2"
+            "   AND a.server_id = ?3))) "
+            "FROM replies r WHERE r.ts >= ?1 AND r.action = 'reply'"
+            " AND (?2 IS NULL OR (r.platform = ?2 AND r.server_id = ?3)) GROUP BY r.claim_id ORDER BY 2 DESC",
+            (since, *_scope_params(scope)),
         )
         return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
-    async def top_channels(self, since: float, limit: int = 5) -> list[tuple[str, str, int]]:
+    async def top_channels(self, since: float, scope: Scope | None, limit: int = 5) -> list[tuple[str, str, int]]:
+        """The channels with most answers since ``since`` in ``scope``: (platform, channel id, answers)."""
         rows = await self._all(
-            "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= ? AND action = 'reply' "
-            "GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT ?",
-            (since, limit),
+            "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= ?1 AND action = 'reply'"
+            " AND (?2 IS NULL OR (platform = ?2 AND server_id = ?3))"
+            " GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT ?4",
+            (since, *_scope_params(scope), limit),
         )
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     async def backup(self, target: Path) -> None:
-        """Copy the database to ``target`` with SQLite's online backup API (safe while running)."""
+        """Copy the database to ``target`` with SQLite's online backup API (safe while running).
+
+        The copy holds the same data as the database, so it is created owner-only (0600).
+        """
+        target = Path(target)
+        private_file(target)
         target_db = await aiosqlite.connect(str(target))
         try:
             await self._db.backup(target_db)

@@ -22,7 +22,7 @@ import pytest
 
 from bot.adapters.matrix_bot import MatrixAdapter
 from bot.app import App, open_app
-from bot.config import Config, MatrixConfig, PolicyConfig
+from bot.config import Config, MatrixConfig, OperatorsConfig, PolicyConfig
 
 from .matrix_user import MatrixUser
 from .server import RegisteredUser, SynapseServer
@@ -105,6 +105,8 @@ class BotRunner:
         self.account = account
         self.workdir = workdir
         self.matrix_options: dict[str, Any] = {}
+        #: Matrix user ids named as the bot's operators.
+        self.operators: list[str] = []
         self.adapter: MatrixAdapter | None = None
         self.app: App | None = None
         self.status: dict[str, Any] = {}
@@ -116,6 +118,7 @@ class BotRunner:
         matrix = MatrixConfig(homeserver=self.server.url, user_id=self.account.user_id,
                               password=self.account.password, **self.matrix_options)
         return Config(database=self.workdir / "footnote.sqlite3", matrix=matrix,
+                      operators=OperatorsConfig(matrix=self.operators),
                       policy=PolicyConfig(cooldown_minutes=0, channel_per_hour=100, user_per_hour=100))
 
     async def start(self, timeout: float = 30.0) -> None:

@@ -177,14 +177,16 @@ class MatrixUser:
         return await self.send(room_id, {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
                                                           "key": key}}, "m.reaction")
 
-    async def ensure_devices(self, user_id: str, timeout: float = 20.0) -> None:
-        """Query keys until ``user_id`` has a known device, so encrypted messages reach it."""
+    async def ensure_devices(self, user_id: str, timeout: float = 20.0, device_id: str | None = None) -> None:
+        """Query keys until ``user_id`` has a known device (``device_id`` if given), so encrypted messages
+        reach it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if list(self.client.device_store.active_user_devices(user_id)):
+            known = [d.id for d in self.client.device_store.active_user_devices(user_id)]
+            if known and (device_id is None or device_id in known):
                 return
             assert self.client.olm is not None
             self.client.olm.users_for_key_query.add(user_id)
             await self.client.keys_query()
             await asyncio.sleep(0.2)
-        raise AssertionError(f"{self.user_id} never learned the devices of {user_id}")
+        raise AssertionError(f"{self.user_id} never learned the devices of {user_id} ({device_id or 'any'})")
