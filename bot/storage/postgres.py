@@ -249,6 +249,45 @@ class _Queries:
         return [(r[0], r[1], int(r[2])) for r in rows]
 
 
+class _LockedDecision(_Queries):
+    """A decision's queries on its transaction's connection. The dedupe mark comes first and takes no lock:
+    a message another process is deciding waits on that process's uncommitted mark (the primary key), then
+    reads "already handled" without queueing on the channel. Anything that reads or writes counts takes the
+    advisory locks first."""
+
+    def __init__(self, conn: asyncpg.Connection, keys: list[int]) -> None:
+        super().__init__(conn)
+        self._conn = conn
+        self._keys: list[int] | None = keys
+
+    async def _locked(self) -> None:
+        if self._keys is not None:
+            keys, self._keys = self._keys, None
+            await self._conn.execute(
+                "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys", keys)
+
+    async def replies_for_message(self, platform: str, message_id: str) -> list[ReplyRecord]:
+        await self._locked()
+        return await super().replies_for_message(platform, message_id)
+
+    async def policy_facts(self, platform: str, channel_id: str, author_id: str, claim_id: str,
+                           since: float, *, server_id: str) -> PolicyFactsRow:
+        await self._locked()
+        return await super().policy_facts(platform, channel_id, author_id, claim_id, since, server_id=server_id)
+
+    async def log_reply(self, record: ReplyRecord, scores: dict[str, float], server_id: str | None,
+                        reason: str = "") -> int:
+        await self._locked()
+        return await super().log_reply(record, scores, server_id, reason)
+
+    async def log_decision(self, platform: str, message_id: str, channel_id: str, claim_id: str | None,
+                           tier: str | None, action: str, reason: str, scores: dict[str, float],
+                           ts: float, *, server_id: str) -> None:
+        await self._locked()
+        await super().log_decision(platform, message_id, channel_id, claim_id, tier, action, reason, scores, ts,
+                                   server_id=server_id)
+
+
 class PostgresStorage(_Queries):
     """The bot's database on a PostgreSQL server, shared by every process given the same URL."""
 
@@ -302,11 +341,8 @@ class PostgresStorage(_Queries):
                        author_id: str | None = None) -> AsyncIterator[_Queries]:
         """One decision's transaction on one pooled connection, holding the channel's and the author's
         advisory locks until it commits (or rolls back, also when this process dies)."""
-        keys = decision_lock_keys(platform, channel_id, author_id)
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest($1::bigint[]) AS k ORDER BY 1) AS keys", keys)
-            yield _Queries(conn)
+            yield _LockedDecision(conn, decision_lock_keys(platform, channel_id, author_id))
 
     async def integrity_ok(self) -> bool:
         """The server answers and the schema is at the version this code expects."""
