@@ -26,6 +26,7 @@ run: $(VENV)/.installed-run
 	$(PY) -m bot run
 
 test: $(VENV)/.installed-test
+	sh scripts/ensure-postgres.sh
 	$(VENV)/bin/ruff check bot tests scripts
 	$(PY) -m bot kb check
 	$(PY) -m pytest -q

@@ -132,12 +132,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     config = _load(args)
     _quiet_decisions()
+    if args.database:  # decision latency and throughput with 1 and 3 processes, SQLite beside PostgreSQL
+        from .bench_storage import run_storage_bench
+        from .storage import is_database_url
+
+        if not is_database_url(args.database):
+            raise FootnoteError(f"--database wants a postgresql:// URL, not {args.database!r}")
+        return run_storage_bench(args.database, count=100 if args.smoke else 1000, as_json=args.json)
     return run_bench(config, as_json=args.json, smoke=args.smoke)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from .storage import redact_url
+
     config = _load(args)
-    print(json.dumps(config.model_dump(mode="json"), indent=2, default=str))
+    settings = config.model_dump(mode="json")
+    settings["database"] = redact_url(str(settings["database"]))  # a password in the URL stays hidden
+    print(json.dumps(settings, indent=2, default=str))
     return 0
 
 
@@ -207,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure matcher throughput, latency, load time and memory")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--smoke", action="store_true", help="a quick run (seconds) for the test suite")
+    bench.add_argument("--database", metavar="URL", help="measure decisions with 1 and 3 processes on this "
+                       "PostgreSQL (postgresql://...) beside SQLite, instead of the matcher")
     bench.set_defaults(func=cmd_bench)
 
     cfg = sub.add_parser("config", help="validate the config")

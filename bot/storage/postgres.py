@@ -47,6 +47,12 @@ def decision_lock_keys(platform: str, channel_id: str, author_id: str | None) ->
     return sorted(keys)
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Return a connection to the pool as it is. The default reset (``RESET ALL; UNLISTEN *; ...``) costs a
+    round trip per query and undoes nothing here: no query sets session state, and every lock is a
+    transaction lock, released by its commit or rollback."""
+
+
 def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
     """(platform, server id) for ``($p IS NULL OR (platform = $p AND server_id = $s))``; NULLs: whole bot."""
     return (None, None) if scope is None else (scope.platform, scope.server_id)
@@ -305,7 +311,8 @@ class PostgresStorage(_Queries):
             StorageError: the server cannot be reached, or refuses the login or the database.
         """
         try:
-            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60)
+            pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, command_timeout=60,
+                                             reset=_keep_session)
         except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(f"cannot open the PostgreSQL database {redact_url(url)}: "
                                f"{type(exc).__name__}: {exc}. Check the host, port, user, password and that "
