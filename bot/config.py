@@ -129,6 +129,8 @@ class Config(_Section):
 
     #: A SQLite file path (the default), or a ``postgresql://user@host/db`` URL shared by several processes.
     database: Path | str = Path("footnote.sqlite3")
+    #: PostgreSQL only: connections each process keeps at most (a decision holds one for a few ms).
+    database_pool_size: int = Field(10, ge=1, le=500)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     match: MatchConfig = Field(default_factory=MatchConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
