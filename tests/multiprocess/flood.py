@@ -23,7 +23,7 @@ TOTAL = 10_000
 SPACING = 2.0
 CHANNELS = tuple(f"shared{i}" for i in range(6))
 GUILD = "guild-1"
-CLAIM_EVERY = 8
+CLAIM_EVERY = 20
 #: Claims come from a few people; "spammer" posts in every channel, so the per-person cap binds across them.
 CLAIM_AUTHORS = ("spammer", "bob", "spammer", "carol", "spammer", "dave", "erin", "spammer")
 CHATTER = ("lol", "anyone up for ranked tonight?", "brb coffee", "good morning everyone", "gg", "nice one",
