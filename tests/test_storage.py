@@ -359,3 +359,16 @@ async def test_postgres_upgrade_from_release_2_scopes_old_rows_and_drops_the_mat
     assert await storage.claim_stats(0, Scope("matrix", "!room")) == [("meme-points", 1, 0, 0)]
     assert await storage.integrity_ok()
     await storage.close()
+
+
+async def test_maintenance_waits_for_a_decision_in_progress(database, tmp_path):
+    """A checkpoint, a prune or a backup started during a decision waits for it instead of failing."""
+    storage = await open_storage(database)
+    async with storage.deciding("d", "c1", "u1") as tx:
+        assert await tx.mark_processed("d", "busy-1", 1.0)
+        pending = asyncio.gather(storage.checkpoint(), storage.prune(0.0), storage.backup(tmp_path / "b.copy"))
+        await asyncio.sleep(0.05)
+        await tx.log_decision("d", "busy-1", "c1", None, None, "nothing", "x", {}, 1.0, server_id="g")
+    await pending
+    assert (await storage.decision("d", "busy-1", None))["action"] == "nothing"
+    await storage.close()

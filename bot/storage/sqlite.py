@@ -212,12 +212,14 @@ class SqliteStorage:
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file without blocking readers or writers."""
-        await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        async with self._decision_turn:  # SQLite refuses a checkpoint inside this connection's open decision
+            await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def prune(self, before_ts: float) -> None:
         """Forget dedupe ids and decisions older than ``before_ts`` (replies and feedback stay)."""
-        await self._db.execute("DELETE FROM processed WHERE ts < ?", (before_ts,))
-        await self._db.execute("DELETE FROM decisions WHERE ts < ?", (before_ts,))
+        async with self._decision_turn:  # its own statements, not part of a decision's transaction
+            await self._db.execute("DELETE FROM processed WHERE ts < ?", (before_ts,))
+            await self._db.execute("DELETE FROM decisions WHERE ts < ?", (before_ts,))
 
     # ------------------------------------------------------------------------------------ settings
 
@@ -393,7 +395,8 @@ class SqliteStorage:
         private_file(target)
         target_db = await aiosqlite.connect(str(target))
         try:
-            await self._db.backup(target_db)
+            async with self._decision_turn:  # a consistent copy: no decision half-way
+                await self._db.backup(target_db)
         finally:
             await target_db.close()
 
