@@ -65,7 +65,10 @@ class PostgresServer:
         self.bindir = find_bindir()
         self.durable = durable
         self.max_connections = max_connections
-        self.workdir = Path(tempfile.mkdtemp(prefix="footnote-pg-"))
+        # As root the server runs as "postgres", which must reach the directory: /tmp rather than a $TMPDIR
+        # that may sit under root's own home.
+        root_dir = "/tmp" if os.geteuid() == 0 and os.path.isdir("/tmp") else None
+        self.workdir = Path(tempfile.mkdtemp(prefix="footnote-pg-", dir=root_dir))
         self.datadir = self.workdir / "data"
         self.log_path = self.workdir / "server.log"
         self._user: str | None = None
