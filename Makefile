@@ -28,6 +28,7 @@ run: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-test
 	sh scripts/ensure-chromium.sh
+	sh scripts/ensure-postgres.sh
 	$(VENV)/bin/ruff check bot tests scripts
 	$(PY) -m bot kb check
 	$(PY) -m pytest -q

@@ -11,7 +11,7 @@ from .config import Config
 from .engine import Engine
 from .kb.loader import LoadReport
 from .match.embed import load_embedder
-from .storage import Storage
+from .storage import Storage, open_storage
 
 __all__ = ["App", "open_app"]
 
@@ -37,7 +37,8 @@ async def open_app(config: Config, brain: Brain | None = None) -> AsyncIterator[
     report = LoadReport()
     if brain is None:
         brain, report = build_brain(config.knowledge_dirs(), config.match, embedder)
-    storage = await Storage.open(config.database)
+    pool = {"max_size": config.database_pool_size} if config.uses_postgres else {}
+    storage = await open_storage(config.database, **pool)
     try:
         yield App(config=config, engine=Engine(brain, storage, config, embedder), storage=storage, report=report)
     finally:

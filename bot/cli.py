@@ -45,7 +45,8 @@ def _quiet_decisions() -> None:
 def _check_database(config: Config) -> None:
     from .preflight import check_writable_file
 
-    check_writable_file(config.database, "the database")
+    if not config.uses_postgres:
+        check_writable_file(config.database, "the database")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -169,14 +170,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     config = _load(args)
     _quiet_decisions()
+    if args.database:  # decision latency and throughput with 1 and 3 processes, SQLite beside PostgreSQL
+        from .bench_storage import run_storage_bench
+        from .storage import is_database_url
+
+        if not is_database_url(args.database):
+            raise FootnoteError(f"--database wants a postgresql:// URL, not {args.database!r}")
+        return run_storage_bench(args.database, count=100 if args.smoke else 1000, as_json=args.json)
     return run_bench(config, as_json=args.json, smoke=args.smoke)
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from .storage import redact_url
+
     config = _load(args)
     effective = config.model_dump(mode="json")
     if config.matrix is not None:
         effective["matrix"]["store_path"] = str(matrix_store_dir(config))
+    effective["database"] = redact_url(str(effective["database"]))  # a password in a URL stays hidden
     effective["sources"] = config_sources(find_config(args.config))
     print(json.dumps(effective, indent=2, default=str))
     return 0
@@ -201,14 +212,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_db_backup(args: argparse.Namespace) -> int:
     from .preflight import check_writable_file
-    from .storage import Storage
+    from .storage import open_storage
 
     config = _load(args)
     check_writable_file(Path(args.path), "the backup")
     _check_database(config)
 
     async def go() -> None:
-        storage = await Storage.open(config.database)
+        storage = await open_storage(config.database)
         try:
             await storage.backup(Path(args.path))
         finally:
@@ -288,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure matcher throughput, latency, load time and memory")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--smoke", action="store_true", help="a quick run (seconds) for the test suite")
+    bench.add_argument("--database", metavar="URL", help="measure decisions with 1 and 3 processes on this "
+                       "PostgreSQL (postgresql://...) beside SQLite, instead of the matcher")
     bench.set_defaults(func=cmd_bench)
 
     cfg = sub.add_parser("config", help="validate the config")

@@ -173,7 +173,10 @@ class SiteConfig(_Section):
 class Config(_Section):
     """The whole configuration. Every key has a default, so an empty file is a valid console setup."""
 
-    database: Path = Path("footnote.sqlite3")
+    #: A SQLite file path (the default), or a ``postgresql://user@host/db`` URL shared by several processes.
+    database: Path | str = Path("footnote.sqlite3")
+    #: PostgreSQL only: connections each process keeps at most (a decision holds one for a few ms).
+    database_pool_size: int = Field(10, ge=1, le=500)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     match: MatchConfig = Field(default_factory=MatchConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -184,6 +187,21 @@ class Config(_Section):
     site: SiteConfig = Field(default_factory=SiteConfig)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database_path_or_url(cls, value: Any) -> Any:
+        """A ``postgresql://`` URL stays a string; anything else is a path to a SQLite file."""
+        if isinstance(value, str) and "://" in value:
+            if not value.startswith(("postgresql://", "postgres://")):
+                raise ValueError("a database URL must start with postgresql:// (or give a file path for SQLite)")
+            return value
+        return Path(value) if isinstance(value, str) else value
+
+    @property
+    def uses_postgres(self) -> bool:
+        """True when ``database`` is a PostgreSQL URL (shared by processes), False for a SQLite file."""
+        return isinstance(self.database, str)
 
     @property
     def discord_enabled(self) -> bool:
@@ -257,7 +275,7 @@ def load_config(path: Path | None, environ: dict[str, str] | None = None) -> Con
                 "extra_forbidden") else err["msg"]
             problems.append(f"{where}: {key}: {msg}")
         raise ConfigError("\n".join(problems)) from None
-    if path is not None and not config.database.is_absolute():
+    if path is not None and isinstance(config.database, Path) and not config.database.is_absolute():
         config = config.model_copy(update={"database": Path(path).resolve().parent / config.database})
     return config
 
@@ -331,7 +349,10 @@ def config_sources(path: Path | None, environ: dict[str, str] | None = None) -> 
 
 
 def matrix_store_dir(config: Config) -> Path:
-    """Where the Matrix encryption keys live: ``matrix.store_path``, else ``matrix-store/`` by the database."""
+    """Where the Matrix encryption keys live: ``matrix.store_path``, else ``matrix-store/`` by the SQLite
+    database (or in the working directory when the database is PostgreSQL)."""
     if config.matrix is not None and config.matrix.store_path is not None:
         return config.matrix.store_path
+    if config.uses_postgres:
+        return Path("matrix-store")
     return config.database.parent / "matrix-store"

@@ -2,12 +2,12 @@
 
 Adapters call :meth:`Engine.handle_message`, :meth:`Engine.handle_command` and
 :meth:`Engine.handle_reaction`. The engine never reads the clock (events carry their timestamp) and
-reaches the database only through :class:`~bot.storage.Storage`.
+reaches the database only through the :class:`~bot.storage.Storage` interface; each decision that reads
+counts and then writes runs inside ``storage.deciding(...)``, which makes it atomic across processes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -41,7 +41,7 @@ from .messages import (
     Tier,
 )
 from .policy import PolicyFacts, decide
-from .storage import ReplyRecord, Storage
+from .storage import DecisionStore, ReplyRecord, Storage
 from .tenancy import scope_of
 
 __all__ = ["Engine", "parse_command", "ReloadResult"]
@@ -101,9 +101,6 @@ class Engine:
         self._context: OrderedDict[tuple[str, str], _ChannelContext] = OrderedDict()
         self.last_reload: ReloadResult = ReloadResult(ok=True, claims=len(brain.kb.claims))
         self.commands = CommandHandler(self)
-        # Policy reads counts and then writes a reply row: concurrent events (discord.py runs each in its own
-        # task) must not both pass a cap or both answer one 🔎, so decisions that touch storage take turns.
-        self._decide_lock = asyncio.Lock()
 
     # ---------------------------------------------------------------------------------- knowledge
 
@@ -180,23 +177,27 @@ class Engine:
         context_active = self._channel_context(msg, level == 2)
         if level == 0 and not context_active:
             return [Nothing("not about social credit")]
-        async with self._decide_lock:
-            return await self._decide(msg, brain, level, context_active)
+        # Matching is pure and runs outside the transaction, so the channel's lock is held for storage only.
+        result = brain.matcher.match(msg.text, context_active=context_active, gate_level=level)
+        # Policy reads counts and then writes a reply row: concurrent events (discord.py runs each in its own
+        # task; other processes share the database) must not both pass a cap or both answer one message, so
+        # the dedupe mark, the counts and the decision commit together, one decision per channel and author.
+        async with self.storage.deciding(msg.platform, msg.channel_id, msg.author_id) as tx:
+            return await self._decide(tx, msg, result, brain)
 
-    async def _decide(self, msg: Message, brain: Brain, level: int, context_active: bool) -> list[Action]:
+    async def _decide(self, tx: DecisionStore, msg: Message, result: MatchResult, brain: Brain) -> list[Action]:
         if msg.is_edit:
-            if await self.storage.replies_for_message(msg.platform, msg.message_id):
+            if await tx.replies_for_message(msg.platform, msg.message_id):
                 return [Nothing("edit of a message already answered")]
             dedupe_key = f"{msg.message_id}#edit"
         else:
             dedupe_key = msg.message_id
-        if not await self.storage.mark_processed(msg.platform, dedupe_key, msg.timestamp):
+        if not await tx.mark_processed(msg.platform, dedupe_key, msg.timestamp):
             return [Nothing("message already handled")]
         metrics.GATED.labels(msg.platform).inc()
-        result = brain.matcher.match(msg.text, context_active=context_active, gate_level=level)
         if result.tier is not None:
             metrics.MATCHED.labels(msg.platform, result.tier.value).inc()
-        action = await self._act(msg, result, brain)
+        action = await self._act(tx, msg, result, brain)
         kind = type(action).__name__.lower()
         if kind != "nothing":
             metrics.ACTIONS.labels(msg.platform, kind).inc()
@@ -204,22 +205,21 @@ class Engine:
         claim_id = result.best.claim_id if result.best else None
         tier = result.tier.value if result.tier else None
         if isinstance(action, Nothing):  # an answer's decision row is written with its reply row (one write)
-            await self.storage.log_decision(msg.platform, msg.message_id, msg.channel_id, claim_id, tier, kind,
-                                            reason, result.scores(), msg.timestamp,
-                                            server_id=scope_of(msg).server_id)
+            await tx.log_decision(msg.platform, msg.message_id, msg.channel_id, claim_id, tier, kind,
+                                  reason, result.scores(), msg.timestamp, server_id=scope_of(msg).server_id)
         log.info("decision", extra={"event": "decision", "platform": msg.platform, "channel": msg.channel_id,
                                     "claim": claim_id, "tier": tier, "action": kind, "reason": reason,
                                     **result.scores()})
         return [action]
 
-    async def _act(self, msg: Message, result: MatchResult, brain: Brain) -> Action:
+    async def _act(self, tx: DecisionStore, msg: Message, result: MatchResult, brain: Brain) -> Action:
         if result.tier is None or result.best is None:
             return Nothing(result.reason)
         claim = brain.kb.claims[result.best.claim_id]
         tier = result.tier
         if msg.addressed_to_bot and tier == Tier.SUGGEST:
             tier = Tier.CONFIDENT  # they asked the bot directly: answer rather than hint
-        settings, last, channel_replies, user_replies, channel_reacts = await self.storage.policy_facts(
+        settings, last, channel_replies, user_replies, channel_reacts = await tx.policy_facts(
             msg.platform, msg.channel_id, msg.author_id, claim.id, since=msg.timestamp - 3600,
             server_id=scope_of(msg).server_id)
         pcfg = self.config.policy
@@ -240,7 +240,7 @@ class Engine:
             return Nothing(f"{decision.reason} ({claim.id})", held_claim=claim.id, rule=decision.rule)
         record = ReplyRecord(msg.platform, msg.channel_id, msg.message_id, msg.author_id, claim.id,
                              decision.action, tier.value, result.best.combined, None, msg.timestamp)
-        await self.storage.log_reply(record, result.scores(), scope_of(msg).server_id, reason=result.reason)
+        await tx.log_reply(record, result.scores(), scope_of(msg).server_id, reason=result.reason)
         if decision.action == "react":
             return React(message=msg, claim_id=claim.id, tier=tier, score=result.best.combined)
         return Reply(message=msg, answer=self.answer_for(claim), tier=tier, score=result.best.combined,
@@ -257,31 +257,32 @@ class Engine:
         """🔎 on a message the bot offered to answer -> the answer; 👍/👎 on an answer -> stored feedback."""
         if reaction.user_is_bot:
             return []
-        async with self._decide_lock:
-            return await self._reaction(reaction)
-
-    async def _reaction(self, reaction: Reaction) -> list[Action]:
         if reaction.emoji == SEARCH_EMOJI:
-            records = await self.storage.replies_for_message(reaction.platform, reaction.message_id)
-            offered = [r for r in records if r.action == "react"]
-            if not offered or any(r.action == "reply" for r in records):
-                return []
-            offer = offered[-1]
-            claim = self.kb.claims.get(offer.claim_id)
-            if claim is None:
-                return []
-            original = Message(platform=reaction.platform, channel_id=reaction.channel_id,
-                               author_id=offer.author_id, message_id=offer.message_id, text="",
-                               timestamp=reaction.timestamp, server_id=reaction.server_id)
-            record = ReplyRecord(reaction.platform, reaction.channel_id, offer.message_id, offer.author_id,
-                                 claim.id, "reply", offer.tier, offer.score, None, reaction.timestamp)
-            await self.storage.log_reply(record, {"combined": offer.score}, scope_of(reaction).server_id)
-            return [Reply(message=original, answer=self.answer_for(claim), tier=Tier(offer.tier),
-                          score=offer.score)]
+            # One 🔎 answer per message, however many readers click at once in however many processes.
+            async with self.storage.deciding(reaction.platform, reaction.channel_id) as tx:
+                return await self._search_reaction(tx, reaction)
         if reaction.emoji in (HELPFUL_EMOJI, UNHELPFUL_EMOJI):
             await self.record_feedback(Feedback(reaction.platform, reaction.message_id, reaction.user_id,
                                                 reaction.emoji == HELPFUL_EMOJI, reaction.timestamp))
         return []
+
+    async def _search_reaction(self, tx: DecisionStore, reaction: Reaction) -> list[Action]:
+        records = await tx.replies_for_message(reaction.platform, reaction.message_id)
+        offered = [r for r in records if r.action == "react"]
+        if not offered or any(r.action == "reply" for r in records):
+            return []
+        offer = offered[-1]
+        claim = self.kb.claims.get(offer.claim_id)
+        if claim is None:
+            return []
+        original = Message(platform=reaction.platform, channel_id=reaction.channel_id,
+                           author_id=offer.author_id, message_id=offer.message_id, text="",
+                           timestamp=reaction.timestamp, server_id=reaction.server_id)
+        record = ReplyRecord(reaction.platform, reaction.channel_id, offer.message_id, offer.author_id,
+                             claim.id, "reply", offer.tier, offer.score, None, reaction.timestamp)
+        await tx.log_reply(record, {"combined": offer.score}, scope_of(reaction).server_id)
+        return [Reply(message=original, answer=self.answer_for(claim), tier=Tier(offer.tier),
+                      score=offer.score)]
 
     async def record_feedback(self, feedback: Feedback) -> bool:
         """Store a reader's 👍/👎 on one of the bot's answers. False if the message is not an answer."""

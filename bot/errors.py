@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["FootnoteError", "ConfigError", "KnowledgeError", "ModelError"]
+__all__ = ["FootnoteError", "ConfigError", "KnowledgeError", "ModelError", "StorageError"]
 
 
 class FootnoteError(Exception):
@@ -25,3 +25,7 @@ class KnowledgeError(FootnoteError):
 
 class ModelError(FootnoteError):
     """The bundled embedding model is missing or does not match its checksum."""
+
+
+class StorageError(FootnoteError):
+    """The database cannot be reached, refuses the login, or cannot do what was asked (say, a backup)."""

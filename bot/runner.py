@@ -174,6 +174,12 @@ async def run_bot(config: Config) -> int:
                    config.matrix and config.matrix.password):
         if secret:
             register_secret(secret.get_secret_value())
+    if config.uses_postgres:  # a password inside the database URL is a secret too
+        from urllib.parse import unquote, urlsplit
+
+        password = urlsplit(str(config.database)).password
+        if password:
+            register_secret(unquote(password))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     async with open_app(config) as app:

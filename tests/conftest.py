@@ -16,6 +16,10 @@ from bot.config import BUNDLED_KNOWLEDGE, Config, OperatorsConfig
 from bot.messages import Command, Message, Reaction
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.pgserver.fixtures"]
+
+#: The storage backends the storage and engine suites run on (``database`` fixture parameters).
+BACKENDS = ("sqlite", "postgresql")
 
 # ------------------------------------------------------------------------- the suite-wide secrets check
 #: Tokens and passwords the tests configure. Any of them in any log record or captured output fails the run.
@@ -68,9 +72,26 @@ OPERATOR = "@operator:test"
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> Config:
-    """The default configuration with a database in a temporary directory and one operator."""
-    return Config(database=tmp_path / "footnote.sqlite3", operators=OperatorsConfig(matrix=[OPERATOR]))
+def database(tmp_path: Path) -> Path | str:
+    """Where the test's database lives: a SQLite file in a temporary directory (see ``any_database``)."""
+    return tmp_path / "footnote.sqlite3"
+
+
+@pytest.fixture(params=BACKENDS)
+def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A fresh database on each backend in turn: a SQLite file, then a new database on a real PostgreSQL.
+
+    A test module runs on both by overriding ``database`` with it.
+    """
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return tmp_path / "footnote.sqlite3"
+
+
+@pytest.fixture
+def config(database: Path | str) -> Config:
+    """The default configuration with a fresh database (SQLite unless the module asks for both), one operator."""
+    return Config(database=database, operators=OperatorsConfig(matrix=[OPERATOR]))
 
 
 @pytest.fixture(scope="session")

@@ -30,10 +30,10 @@ KILL_DURING_START = (0.02, 0.3)
 
 CHILD = textwrap.dedent("""
     import asyncio, sys
-    from bot.storage import ReplyRecord, Storage
+    from bot.storage import ReplyRecord, open_storage
 
     async def main(path, prefix):
-        storage = await Storage.open(path)
+        storage = await open_storage(path)
         print("ready", flush=True)
         i = 0
         while True:

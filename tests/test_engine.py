@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import command, message, reaction
 
 from bot.messages import HELPFUL_EMOJI, SEARCH_EMOJI, ClaimList, Explanation, Nothing, Notice, React, Reply
@@ -10,6 +11,12 @@ from bot.storage import ChannelSettings
 CLAIM = "china gives everyone a single social credit score right?"
 TRAVEL = "millions of chinese people are banned from flights and trains because their social credit score is low"
 FRIENDS = "in china if your friends have a low social credit score then your own score goes down too"
+
+
+@pytest.fixture
+def database(any_database):
+    """Every engine test runs on SQLite and on PostgreSQL."""
+    return any_database
 
 
 async def test_a_claim_gets_one_reply_with_sources(app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import OPERATOR, command, message
 
 from bot.messages import Explanation, Notice, Reply
@@ -97,3 +98,9 @@ async def test_explain_on_footnotes_own_answer_explains_that_answer(app):
     elsewhere = await app.engine.handle_command(command("explain", platform="discord", server_id="h",
                                                         channel="d", target_message_id="answer-123"))
     assert not elsewhere.found
+
+
+@pytest.fixture
+def database(any_database):
+    """The tenancy rules hold on SQLite and on PostgreSQL alike."""
+    return any_database

@@ -19,7 +19,7 @@ from nio import RoomSendError, RoomSendResponse
 from bot.adapters import matrix_events as mx
 from bot.adapters.matrix_send import Sender
 from bot.adapters.matrix_session import state_key
-from bot.storage import Storage
+from bot.storage import open_storage
 
 if TYPE_CHECKING:
     from tests.synapse.fixtures import BotRunner
@@ -116,7 +116,7 @@ async def test_restart_catches_up_answers_nothing_twice_and_keeps_its_device(
     await matrix_alice.wait_reply(first, bot)
     await matrix_bot.stop()
     missed = await matrix_alice.send_text(room_id, CLAIM_2)  # sent while the bot is down
-    storage = await Storage.open(matrix_bot.config().database)
+    storage = await open_storage(matrix_bot.config().database)
     await storage.set_state(token_key, rewind_to)
     await storage.close()
     await matrix_bot.start()

@@ -1,23 +1,26 @@
-"""Persistent state in one SQLite file, through aiosqlite.
+"""Persistent state in one SQLite file, through aiosqlite: the embedded default backend.
 
 Versioned migrations, WAL mode, parameterised SQL only. A second process on the same file waits on
-SQLite's lock (``busy_timeout``) instead of corrupting it. The engine reaches storage only through the
-methods here, so tests can use a temporary file.
+SQLite's lock (``busy_timeout``) instead of corrupting it. A decision (:meth:`SqliteStorage.deciding`) is one
+``BEGIN IMMEDIATE`` transaction: SQLite's single writer lock makes it atomic across processes too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from .private import private_database, private_file
+from ..private import private_database, private_file
+from .base import ChannelSettings, ReplyRecord, Scope
 
-__all__ = ["ChannelSettings", "ReplyRecord", "Scope", "Storage", "MIGRATIONS"]
+__all__ = ["SqliteStorage", "MIGRATIONS"]
 
 #: Each entry upgrades the schema by one version. Never edit a released entry; append a new one.
 MIGRATIONS: tuple[str, ...] = (
@@ -89,47 +92,9 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """One server's share of the data: a Discord guild, or a Matrix room / DM / the console (its channel).
-
-    Moderator views pass the asker's scope; ``None`` instead of a scope means the whole bot, which only
-    operators and the command line may see.
-    """
-
-    platform: str
-    server_id: str
-
-
 def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
     """(platform, server id) for ``(?p IS NULL OR (platform = ?p AND server_id = ?s))``; NULLs: whole bot."""
     return (None, None) if scope is None else (scope.platform, scope.server_id)
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelSettings:
-    """A channel's overrides; ``None`` means the configured default."""
-
-    mode: str | None = None
-    cooldown_minutes: float | None = None
-    #: Answer in a thread started on the message (where the platform has threads).
-    thread: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReplyRecord:
-    """One answer (or 🔎 offer) the bot made."""
-
-    platform: str
-    channel_id: str
-    message_id: str
-    author_id: str
-    claim_id: str
-    action: str
-    tier: str
-    score: float
-    sent_id: str | None
-    ts: float
 
 
 def _statements(script: str) -> list[str]:
@@ -149,15 +114,18 @@ def _settings(row: Any) -> ChannelSettings:
     return ChannelSettings(mode, cooldown, None if thread is None else bool(thread))
 
 
-class Storage:
-    """The bot's database. Open with :meth:`open`, close with :meth:`close`."""
+class SqliteStorage:
+    """The bot's database in one file. Open with :meth:`open`, close with :meth:`close`."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self.location = str(path)
+        # One connection: decisions in this process take turns; other processes wait on SQLite's write lock.
+        self._decision_turn = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: Path | str) -> Storage:
+    async def open(cls, path: Path | str) -> SqliteStorage:
         """Open (creating if needed) the database at ``path`` and bring its schema up to date."""
         path = Path(path)
         if str(path) != ":memory:":
@@ -196,6 +164,20 @@ class Storage:
             await self._db.rollback()
             raise
 
+    @asynccontextmanager
+    async def deciding(self, platform: str, channel_id: str,
+                       author_id: str | None = None) -> AsyncIterator[SqliteStorage]:
+        """One decision's transaction. ``BEGIN IMMEDIATE`` takes the database's write lock at once, so counts
+        read inside cannot change before the decision's own write, in this process or another."""
+        async with self._decision_turn:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
     async def _write(self, sql: str, params: tuple[Any, ...]) -> int:
         cursor = await self._db.execute(sql, params)
         return cursor.rowcount
@@ -230,12 +212,14 @@ class Storage:
 
     async def checkpoint(self) -> None:
         """Copy the write-ahead log into the database file without blocking readers or writers."""
-        await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        async with self._decision_turn:  # SQLite refuses a checkpoint inside this connection's open decision
+            await self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     async def prune(self, before_ts: float) -> None:
         """Forget dedupe ids and decisions older than ``before_ts`` (replies and feedback stay)."""
-        await self._db.execute("DELETE FROM processed WHERE ts < ?", (before_ts,))
-        await self._db.execute("DELETE FROM decisions WHERE ts < ?", (before_ts,))
+        async with self._decision_turn:  # its own statements, not part of a decision's transaction
+            await self._db.execute("DELETE FROM processed WHERE ts < ?", (before_ts,))
+            await self._db.execute("DELETE FROM decisions WHERE ts < ?", (before_ts,))
 
     # ------------------------------------------------------------------------------------ settings
 
@@ -411,7 +395,8 @@ class Storage:
         private_file(target)
         target_db = await aiosqlite.connect(str(target))
         try:
-            await self._db.backup(target_db)
+            async with self._decision_turn:  # a consistent copy: no decision half-way
+                await self._db.backup(target_db)
         finally:
             await target_db.close()
 
