@@ -50,12 +50,17 @@ class EncoderEmbedder:
         return self._run([text])[0]
 
     def embed_many(self, texts: list[str], chunk: int = _BATCH) -> np.ndarray:
-        """One unit row per text, in batches of similar length; large batches are remembered (see above)."""
+        """One unit row per text, in batches of similar length.
+
+        Large batches (knowledge-base examples) are remembered; any text already remembered (a message that
+        repeats an example word for word, as spam does) is not run again. Single messages are not stored, so
+        memory stays flat however much chat goes by.
+        """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         remember = len(texts) >= _CACHE_FROM
         todo = []
         for i, text in enumerate(texts):
-            hit = self._cache.get(text) if remember else None
+            hit = self._cache.get(text)
             if hit is None:
                 todo.append(i)
             else:
