@@ -41,7 +41,7 @@ def test_console_reads_piped_stdin(tmp_path):
 def test_kb_check_passes_and_fails_with_the_errors(tmp_path):
     """`kb check` exits 0 with a summary, and 1 listing every error in an extra directory."""
     ok = run("kb", "check")
-    assert ok.returncode == 0 and ok.stdout.startswith("ok: 30 claims")
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: 45 claims")
     bad = tmp_path / "local" / "claims"
     bad.mkdir(parents=True)
     (bad / "my-claim.yaml").write_text("id: my-claim\nclaim: x\nverdict: maybe\n")
