@@ -10,10 +10,14 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import BUNDLED_KNOWLEDGE, Config, load_config
 from .errors import FootnoteError
 from .logs import setup_logging
+
+if TYPE_CHECKING:
+    from .kb.loader import KnowledgeBase
 
 __all__ = ["main", "build_parser"]
 
@@ -89,7 +93,35 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
     claims = sum(not c.is_topic for c in kb.claims.values())
     print(f"ok: {claims} claims, {len(kb.claims) - claims} topics, {len(kb.sources)} sources "
           f"in {', '.join(map(str, config.knowledge_dirs()))}")
-    return 0
+    return 0 if args.stale is None else _report_stale(kb, args.stale)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it lies below it (shorter to read and to click)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _report_stale(kb: KnowledgeBase, days: int) -> int:
+    """List entries not reviewed within ``days``; exit 1 if there are any, so a scheduled job can alert."""
+    import datetime as dt
+
+    from .kb.review import stale_entries
+
+    today = dt.date.today()
+    stale = stale_entries(kb, today=today, max_age_days=days)
+    if not stale:
+        print(f"all {len(kb.claims)} entries were reviewed within the last {days} days")
+        return 0
+    print(f"{len(stale)} of {len(kb.claims)} entries were last reviewed more than {days} days ago "
+          f"(before {today - dt.timedelta(days=days)}):")
+    for entry in stale:
+        print(f"  {_shown(entry.path) if entry.path else entry.claim_id}: reviewed {entry.reviewed} ({entry.age_days} days ago)")
+    print("Re-check each number and date in these entries against its sources (docs/knowledge.md, "
+          "'Keep it true'), fix what changed, then set reviewed: to the day you checked.")
+    return 1
 
 
 def cmd_kb_schema(args: argparse.Namespace) -> int:
@@ -174,6 +206,17 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- parser
 
 
+def _days(text: str) -> int:
+    """argparse type for --stale: a whole number of days, 0 or more."""
+    try:
+        days = int(text)
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of days (write a whole number such as 365)")
+    return days
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Footnote: cited context for social "
                                      "credit claims in chat.")
@@ -191,6 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     check = kb_sub.add_parser("check", help="validate the knowledge files (exit 1 with every error)")
     check.add_argument("--dir", action="append", help="an extra knowledge directory (repeatable)")
+    check.add_argument("--stale", type=_days, metavar="DAYS",
+                       help="also list entries whose reviewed: date is older than DAYS (exit 1 if any)")
     check.set_defaults(func=cmd_kb_check)
     schema = kb_sub.add_parser("schema", help="write knowledge/schema.json for editors")
     schema.add_argument("--output", help="where to write (default knowledge/schema.json)")
