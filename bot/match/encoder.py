@@ -9,7 +9,6 @@ runs it only for messages that pass the topic gate. ``scripts/build_model.py enc
 from __future__ import annotations
 
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -93,12 +92,8 @@ def encoder_available(model_dir: Path = MODEL_DIR) -> bool:
 
 
 @lru_cache(maxsize=2)
-def load_encoder(model_dir: Path = MODEL_DIR, threads: int = min(2, os.cpu_count() or 1)) -> EncoderEmbedder:
-    """Load (once per process) and verify the ONNX encoder in ``model_dir``.
-
-    Two threads (without spin-waiting, so an idle encoder costs no CPU) embed the knowledge base's examples at
-    load in about two thirds of the time of one, and a single message no slower.
-    """
+def load_encoder(model_dir: Path = MODEL_DIR, threads: int = 1) -> EncoderEmbedder:
+    """Load (once per process) and verify the ONNX encoder in ``model_dir``."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -112,6 +107,5 @@ def load_encoder(model_dir: Path = MODEL_DIR, threads: int = min(2, os.cpu_count
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(model_dir / "encoder.onnx"), options, providers=["CPUExecutionProvider"])
     return EncoderEmbedder(session, tokenizer, int(config["dim"]))
