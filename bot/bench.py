@@ -30,7 +30,11 @@ __all__ = ["run_bench", "generate_knowledge"]
 
 ROOT = BUNDLED_KNOWLEDGE.parent
 DEV_SET = ROOT / "tests" / "data" / "chat_dev.yaml"
-OFFTOPIC = ROOT.parent / "shared" / "offtopic-chat" / "ubuntu-irc-50k.txt"
+REAL_SET = ROOT / "tests" / "data" / "real_dev.yaml"
+#: ``../shared`` beside the checkout (or beside the folder of worktrees a checkout may live in).
+OFFTOPIC = next((p for p in (ROOT.parent / "shared" / "offtopic-chat" / "ubuntu-irc-50k.txt",
+                             ROOT.parent.parent / "shared" / "offtopic-chat" / "ubuntu-irc-50k.txt") if p.exists()),
+                ROOT.parent / "shared" / "offtopic-chat" / "ubuntu-irc-50k.txt")
 
 
 def _rate(fn: Callable[[str], object], texts: list[str], reps: int) -> float:
@@ -68,15 +72,18 @@ def generate_knowledge(target: Path, claims: int, examples: int = 10, seed: int 
     return target
 
 
-def _rss_of_loaded_process() -> float:
-    """Resident MB of a fresh process with the engine, both adapters and the bundled knowledge loaded."""
-    code = ("import bot.adapters.discord_bot, bot.adapters.matrix_bot\n"
+def _rss_of_loaded_process() -> tuple[float, float]:
+    """Resident MB of a fresh process with the engine, both adapters and the bundled knowledge loaded (the
+    encoder too), and the seconds that process took to load the bundled knowledge from cold."""
+    code = ("import time, bot.adapters.discord_bot, bot.adapters.matrix_bot\n"
             "from bot.brain import build_brain\nfrom bot.config import Config\n"
-            "c = Config(); b, _ = build_brain(c.knowledge_dirs(), c.match)\n"
+            "c = Config(); t = time.perf_counter(); b, _ = build_brain(c.knowledge_dirs(), c.match)\n"
+            "t = time.perf_counter() - t\n"
             "b.matcher.match('china gives everyone a single social credit score')\n"
-            "print([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1])")
+            "print([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1], t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip()) / 1024
+    rss, seconds = out.stdout.split()
+    return int(rss) / 1024, float(seconds)
 
 
 async def _engine_latency(config: Config, texts: list[str]) -> tuple[float, float]:
@@ -132,7 +139,7 @@ def run_bench(config: Config, *, as_json: bool = False, smoke: bool = False) -> 
     embedder = load_embedder()
     brain, _ = build_brain(config.knowledge_dirs(), config.match, embedder)
     match = brain.matcher.match
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"encoder": brain.matcher.uses_encoder}
     results["offtopic_msgs_per_s"] = _rate(match, offtopic, reps)
     results["offtopic_false_triggers"] = sum(1 for t in offtopic if match(t).tier is not None)
     results["offtopic_lines"] = len(offtopic)
@@ -142,6 +149,10 @@ def run_bench(config: Config, *, as_json: bool = False, smoke: bool = False) -> 
     results["mixed_msgs_per_s"] = _rate(match, mixed, reps)
     p50, p99 = asyncio.run(_engine_latency(config, (ontopic * 4)[: 100 if smoke else 1000]))
     results["p50_ms"], results["p99_ms"] = p50, p99
+    if REAL_SET.exists():  # real prose: longer, segmented into sentences, so the costliest decisions
+        real = [item["text"] for item in load_items(REAL_SET)][: 50 if smoke else None]
+        p50, p99 = asyncio.run(_engine_latency(config, (real * 3)[: 100 if smoke else 1000]))
+        results["real_text_p50_ms"], results["real_text_p99_ms"] = p50, p99
     sizes = (50, 100) if smoke else (1000, 10000)
     for size, key in zip(sizes, ("1k", "10k"), strict=True):
         with tempfile.TemporaryDirectory() as tmp:
@@ -153,7 +164,7 @@ def run_bench(config: Config, *, as_json: bool = False, smoke: bool = False) -> 
                 loads.append(time.perf_counter() - start)
             results[f"kb_load_{key}_s"] = statistics.median(loads)
             results[f"ontopic_{key}_msgs_per_s"] = _rate(big.matcher.match, ontopic, reps)
-    results["rss_mb"] = _rss_of_loaded_process()
+    results["rss_mb"], results["kb_load_bundled_cold_s"] = _rss_of_loaded_process()
     base_rate, base_precision = _baseline(brain, dev, ontopic, reps)
     results["baseline_msgs_per_s"] = base_rate
     results["baseline_dev_precision"] = round(base_precision, 4)

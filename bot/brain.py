@@ -10,6 +10,7 @@ from .kb.loader import KnowledgeBase, LoadReport, load_knowledge
 from .kb.models import Claim
 from .kb.search import EntrySearch
 from .match.embed import StaticEmbedder, load_embedder
+from .match.encoder import encoder_available, load_encoder
 from .match.matcher import Matcher
 from .match.normalise import normalise
 
@@ -36,10 +37,15 @@ class Brain:
         return ranked[0].claim_id if ranked and ranked[0].combined >= _FIND_BAR else None
 
 
-def build_brain(dirs: list[Path], config: MatchConfig, embedder: StaticEmbedder | None = None
-                ) -> tuple[Brain, LoadReport]:
-    """Load the knowledge in ``dirs`` and build every index. Raises KnowledgeError on invalid files."""
+def build_brain(dirs: list[Path], config: MatchConfig, embedder: StaticEmbedder | None = None,
+                *, use_encoder: bool = True) -> tuple[Brain, LoadReport]:
+    """Load the knowledge in ``dirs`` and build every index. Raises KnowledgeError on invalid files.
+
+    The transformer encoder scores gated messages when its files and onnxruntime are installed (and
+    ``use_encoder``); otherwise the static vectors do, as before it existed.
+    """
     kb, report = load_knowledge(dirs)
     embedder = embedder or load_embedder()
-    brain = Brain(kb=kb, matcher=Matcher(kb, embedder, config), search=EntrySearch(kb))
+    encoder = load_encoder() if use_encoder and encoder_available() else None
+    brain = Brain(kb=kb, matcher=Matcher(kb, embedder, config, encoder), search=EntrySearch(kb))
     return brain, report

@@ -149,6 +149,9 @@ def cmd_kb_test(args: argparse.Namespace) -> int:
     result = brain.matcher.match(args.message, context_active=args.context)
     print(f"on topic: {'yes' if result.on_topic else 'no'} {list(brain.matcher.gate.hits(args.message))}")
     print(f"decision: {result.tier.value if result.tier else 'no match'} — {result.reason}")
+    if result.segment:
+        print(f"matched sentence {result.segment_index} of {result.segment_count}: {result.segment!r}")
+    print(f"scored with: {'the transformer encoder' if brain.matcher.uses_encoder else 'the static vectors'}")
     for s in result.candidates:
         print(f"  {s.claim_id:28} combined {s.combined:.3f}  lexical {s.lexical:.3f}  semantic {s.semantic:.3f}  "
               f"counter {s.counter:.3f}\n  {'':28} nearest example: {s.evidence!r}")
@@ -160,7 +163,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     config = _load(args)
     _quiet_decisions()
-    report = run_eval(Path(args.file), config)
+    report = run_eval(Path(args.file), config, split=args.split)
     print(json.dumps(report, indent=None if args.json else 2) if args.json else format_report(report))
     return 0
 
@@ -295,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="precision and recall on a labelled YAML file")
     ev.add_argument("file")
     ev.add_argument("--json", action="store_true")
+    ev.add_argument("--split", choices=("tune", "test"), help="only the items of this half (real-text data)")
     ev.set_defaults(func=cmd_eval)
     bench = sub.add_parser("bench", help="measure matcher throughput, latency, load time and memory")
     bench.add_argument("--json", action="store_true")

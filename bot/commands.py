@@ -141,6 +141,9 @@ class CommandHandler:
         result = self.engine.brain.matcher.match(cmd.args, context_active=False)
         lines = [f"on topic: {'yes' if result.on_topic else 'no'}; decision: {result.tier or 'no match'} — "
                  f"{result.reason}"]
+        if result.segment:
+            lines.append(f"matched sentence {result.segment_index} of {result.segment_count}: "
+                         f"“{result.segment[:200]}”")
         for s in result.candidates:
             lines.append(f"{s.claim_id}: combined {s.combined:.2f} (lexical {s.lexical:.2f}, semantic "
                          f"{s.semantic:.2f}, counter {s.counter:.2f}) via “{s.evidence[:80]}”")

@@ -89,7 +89,8 @@ def test_eval_json_has_the_documented_keys(tmp_path):
     assert {"precision", "recall", "f1", "tp", "fp", "fn", "n", "per_claim", "errors", "items",
             "confident_precision", "confident_recall"} <= set(report)
     assert report["n"] == 3 and len(report["items"]) == 3
-    assert report["items"][1] == {"label": None, "predicted": None, "tier": None}
+    assert report["items"][1] == {"label": None, "predicted": None, "tier": None, "gate_level": 1}
+    assert {"recall_by_length", "recall_by_gate", "positives_on_their_own"} <= set(report)
 
 
 def _config(tmp_path: Path) -> Path:

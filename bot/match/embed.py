@@ -10,6 +10,7 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from safetensors.numpy import load_file
@@ -17,10 +18,20 @@ from tokenizers import Tokenizer
 
 from ..errors import ModelError
 
-__all__ = ["MODEL_DIR", "StaticEmbedder", "load_embedder"]
+__all__ = ["MODEL_DIR", "Embedder", "StaticEmbedder", "load_embedder", "verify_model_dir"]
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 _MAX_TOKENS = 128
+
+
+class Embedder(Protocol):
+    """What the scorer needs from a sentence embedder: unit-length rows of ``dim`` floats."""
+
+    dim: int
+
+    def embed(self, text: str) -> np.ndarray: ...
+
+    def embed_many(self, texts: list[str]) -> np.ndarray: ...
 
 
 class StaticEmbedder:
@@ -63,7 +74,8 @@ class StaticEmbedder:
         return out
 
 
-def _verify(model_dir: Path) -> None:
+def verify_model_dir(model_dir: Path) -> None:
+    """Check every file listed in ``SHA256SUMS``; raises ModelError naming a missing or damaged file."""
     sums = model_dir / "SHA256SUMS"
     if not sums.exists():
         raise ModelError(f"{sums} is missing: rebuild the model with scripts/build_model.py")
@@ -80,7 +92,7 @@ def _verify(model_dir: Path) -> None:
 @lru_cache(maxsize=2)
 def load_embedder(model_dir: Path = MODEL_DIR) -> StaticEmbedder:
     """Load (once per process) and verify the static model in ``model_dir``."""
-    _verify(model_dir)
+    verify_model_dir(model_dir)
     vectors = load_file(str(model_dir / "model.safetensors"))["embeddings"]
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.no_padding()

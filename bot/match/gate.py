@@ -1,6 +1,6 @@
 """The topic gate: is a message about social credit at all? Most chat is not, and must leave in microseconds.
 
-Built from the knowledge base's vocabulary (``topic.yaml`` gate_terms plus every claim's ``keywords``).
+Built from the knowledge base's vocabulary (``topic.yaml`` gate_terms and weak_terms).
 Single words tolerate one typo ("credt", "sesmae") through a precomputed set of every spelling within one
 edit, so checking a message is a set intersection in C, not a loop of fuzzy comparisons in Python.
 """
@@ -11,7 +11,13 @@ import re
 import string
 from collections.abc import Iterable
 
-__all__ = ["TopicGate"]
+__all__ = ["TopicGate", "PLACE_TERMS"]
+
+#: Gate terms that name a place or its government rather than the topic. On real text "China" alone is weak
+#: evidence (court news, dog rules, trade, food); with a weak word ("score", "points", "blacklist") it is
+#: strong: "China" + "score" is how people write about social credit.
+PLACE_TERMS = frozenset("china chinese china's ccp prc beijing shanghai shenzhen jinan suzhou hangzhou "
+                        "中国".split()) | {"xi jinping"}
 
 _WORD = re.compile(r"\w+")
 _LETTERS = string.ascii_lowercase
@@ -67,17 +73,25 @@ class _Terms:
 class TopicGate:
     """Decides in microseconds how strongly a message is about the topic.
 
-    Level 2: a gate term (``social credit``, ``china``, ``zhima``); level 1: only a weak term (``score``,
-    ``blacklist``), scored at a stricter bar; level 0: neither, not scored unless the channel is on topic.
+    Level 2: a gate term (``social credit``, ``zhima``), or a place term (``china``, ``ccp``) together with a
+    weak term (``score``, ``blacklist``); level 1: only a weak term or only a place term, scored at a stricter
+    bar; level 0: neither, not scored unless the channel is on topic.
     """
 
     STRONG = 2
     WEAK = 1
     NONE = 0
 
-    def __init__(self, terms: Iterable[str], weak_terms: Iterable[str] = ()) -> None:
-        self._strong = _Terms(terms)
+    def __init__(self, terms: Iterable[str], weak_terms: Iterable[str] = (),
+                 place_terms: Iterable[str] = PLACE_TERMS) -> None:
+        terms = [t.casefold().strip() for t in terms]
+        places = {p.casefold() for p in place_terms}
+        self._strong = _Terms(t for t in terms if t not in places)
+        self._place = _Terms(t for t in terms if t in places)
+        weak_terms = list(weak_terms)
         self._weak = _Terms(weak_terms)
+        # One check says "neither a place nor a weak word" for most chat, as fast as the weak check alone.
+        self._hint = _Terms([*weak_terms, *(t for t in terms if t in places)])
 
     def level(self, text: str) -> int:
         """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of seven letters or more."""
@@ -85,7 +99,12 @@ class TopicGate:
         words = _WORD.findall(low)
         if self._strong.matches(low, words):
             return self.STRONG
-        return self.WEAK if self._weak.matches(low, words) else self.NONE
+        if not self._hint.matches(low, words):
+            return self.NONE
+        weak = self._weak.matches(low, words)
+        if self._place.matches(low, words):
+            return self.STRONG if weak else self.WEAK
+        return self.WEAK if weak else self.NONE
 
     def matches(self, text: str) -> bool:
         """True when ``text`` contains a (strong) gate term."""
@@ -95,4 +114,4 @@ class TopicGate:
         """The gate terms (or their typo'd spellings) found in ``text``, for explanations."""
         low = text[:4000].casefold()
         words = _WORD.findall(low)
-        return self._strong.hits(low, words) + self._weak.hits(low, words)
+        return self._strong.hits(low, words) + self._place.hits(low, words) + self._weak.hits(low, words)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..kb.loader import KnowledgeBase
 from ..kb.models import Claim
-from .embed import StaticEmbedder
+from .embed import Embedder
 from .normalise import normalise, tokens
 
 __all__ = ["ClaimIndex", "ClaimScore", "Weights"]
@@ -104,7 +104,7 @@ def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarra
 class ClaimIndex:
     """Examples of every entry (claims and topics), indexed for lexical, semantic and classifier scoring."""
 
-    def __init__(self, kb: KnowledgeBase, embedder: StaticEmbedder, weights: Weights | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, weights: Weights | None = None) -> None:
         self.weights = weights or Weights()
         self.embedder = embedder
         claims = list(kb.claims.values())  # topics too: /source searches them; score() masks them otherwise
@@ -245,12 +245,16 @@ class ClaimIndex:
         global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
         return np.maximum(own, global_max)
 
-    def score(self, text: str, top: int = 3, *, topics: bool = False) -> list[ClaimScore]:
-        """The ``top`` claims for normalised ``text``, best first; topic entries too when ``topics``."""
+    def score(self, text: str, top: int = 3, *, topics: bool = False, vec: np.ndarray | None = None
+              ) -> list[ClaimScore]:
+        """The ``top`` claims for normalised ``text``, best first; topic entries too when ``topics``.
+
+        ``vec``: the text's embedding when the caller already has it (a batch of segments is embedded at once).
+        """
         if not self.claim_ids or not text:
             return []
         w = self.weights
-        qvec = self._center(self.embedder.embed(text))
+        qvec = self._center(self.embedder.embed(text) if vec is None else vec)
         lex = self._lexical(tokens(text), len(self.example_texts) + 1)
         clf = self._classify(qvec)
         cand = self._candidates(lex, clf)

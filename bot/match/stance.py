@@ -1,0 +1,28 @@
+"""Does a message state a claim only to rebut it? ("People say X, but that's a myth.")
+
+Such a message needs no answer, and answering it as if it made the claim would be wrong and rude. The test
+is a short list of rebuttal phrases on normalised text: precision first, so a message with any of them is
+left alone, unless the matched claim's own examples use the same words (a claim such as "social credit is
+a Western myth" is made *with* them).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["rebuts", "REBUTTAL"]
+
+_NT = r"n(?:'| )?t"  # "isn't", "isnt", and "isn t" (a curly apostrophe is removed by normalising)
+_S = r"(?:'| )?s"
+REBUTTAL = re.compile(
+    rf"\b(?:myths?|misconceptions?|debunk\w*|not true|is{_NT} true|(?:is|are) false|untrue|no such thing|"
+    rf"(?:does{_NT}|does not|do{_NT}|do not) (?:really |even |actually )?exist|"
+    rf"(?:is{_NT}|is not|are{_NT}|are not) (?:really |even |actually )?(?:real|a thing|how it works)|"
+    rf"misreport\w*|misunderst\w*|overblown|overhyped|exaggerat\w*|fake news|not actually|"
+    rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction)\b"
+)
+
+
+def rebuts(text: str) -> bool:
+    """True when normalised ``text`` contains a rebuttal phrase."""
+    return REBUTTAL.search(text) is not None

@@ -1,0 +1,73 @@
+"""Prose, not just chat lines: segments, the sentence that matched, rebuttals, and the place-word gate."""
+
+from __future__ import annotations
+
+from bot.match.gate import TopicGate
+from bot.match.segment import MAX_SEGMENTS, segments
+from bot.match.stance import rebuts
+
+
+def test_a_post_splits_into_its_sentences():
+    """Sentence ends split a post; an abbreviation's full stop does not."""
+    post = ("Mr. Liu, a journalist, found in 2017 that he could not buy a plane ticket. The court had put him "
+            "on a list of dishonest debtors. He said he never got a notice.")
+    parts = segments(post)
+    assert len(parts) == 3
+    assert parts[0].startswith("Mr. Liu")
+
+
+def test_short_pieces_are_glued_to_a_neighbour():
+    """'ok.' or 'lol' on their own line never become a segment of their own."""
+    parts = segments("ok.\nlol\nso in china your friends lower your score if they say bad things about the party")
+    assert parts == ["ok. lol so in china your friends lower your score if they say bad things about the party"]
+
+
+def test_a_long_post_yields_a_bounded_number_of_segments():
+    """However long the post, the encoder sees at most MAX_SEGMENTS segments."""
+    post = " ".join(f"Sentence number {i} says something long enough to count on its own." for i in range(40))
+    assert len(segments(post)) == MAX_SEGMENTS
+
+
+def test_rebuttal_phrases_are_recognised_and_questions_are_not():
+    """'that's a myth' and "isn't true" rebut; 'is it true that...' asks."""
+    assert rebuts("people say china scores everyone but that's a myth")
+    assert rebuts("the idea that your friends lower your score isn t true")
+    assert not rebuts("is it true that china gives everyone a score")
+    assert not rebuts("the blacklist is real and millions are on it")
+
+
+def test_china_alone_is_weak_and_china_with_score_is_strong():
+    """A place word alone is a weak hint; with 'score' or 'blacklist' it puts a message on topic."""
+    gate = TopicGate(["social credit", "china", "beijing"], ["score", "blacklist"])
+    assert gate.level("china raised tariffs on soybeans again") == TopicGate.WEAK
+    assert gate.level("beijing puts people on a blacklist") == TopicGate.STRONG
+    assert gate.level("in china your score decides everything") == TopicGate.STRONG
+    assert gate.level("new high score in tetris") == TopicGate.WEAK
+    assert gate.level("social credit") == TopicGate.STRONG
+
+
+def test_one_claim_sentence_inside_a_long_post_is_found_and_named(brain):
+    """A claim in the middle of an otherwise ordinary post is matched, and the result names its sentence."""
+    post = ("We spent two weeks travelling around Sichuan last spring and the food was incredible. "
+            "My colleague told me that in China if your social credit is too low you cannot buy a plane or "
+            "high-speed train ticket at all. Anyway, the pandas in Chengdu were the highlight of the trip.")
+    result = brain.matcher.match(post)
+    assert result.claim_id == "travel-bans-low-score"
+    assert result.segment_index == 2 and result.segment_count == 3
+    assert "plane" in result.segment
+
+
+def test_a_long_post_on_the_topic_that_claims_nothing_is_left_alone(brain):
+    """A long post that only mentions social credit while asking for reading is not answered."""
+    post = ("I'm writing a seminar paper on governance in East Asia this term. One section is about China's "
+            "social credit system and how it is covered in the press. Does anyone have good academic sources "
+            "or reading lists? Thanks in advance, the library here is not great.")
+    assert brain.matcher.match(post).tier is None
+
+
+def test_a_claim_stated_only_to_rebut_it_is_not_answered(brain):
+    """'People say X, but that's a myth' names X without claiming it: no answer, and the reason says why."""
+    result = brain.matcher.match("People say China gives every citizen a single social credit score, but that's "
+                                 "a myth: there is no national score.")
+    assert result.tier is None
+    assert "rebut" in result.reason
