@@ -114,6 +114,24 @@ def _settings(row: Any) -> ChannelSettings:
     return ChannelSettings(mode, cooldown, None if thread is None else bool(thread))
 
 
+async def _use_wal(db: aiosqlite.Connection, wait_s: float = 30.0) -> None:
+    """Switch the database to WAL mode, waiting while another process holds a lock.
+
+    Changing the journal mode of a new database can fail at once with "database is locked" when several
+    processes open it together (SQLite does not always call the busy handler for it), so try again.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    while True:
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class SqliteStorage:
     """The bot's database in one file. Open with :meth:`open`, close with :meth:`close`."""
 
@@ -132,7 +150,7 @@ class SqliteStorage:
             private_database(path)
         # Autocommit: each statement is its own transaction, one thread hop per write instead of two.
         db = await aiosqlite.connect(str(path), timeout=30, isolation_level=None)
-        await db.execute("PRAGMA journal_mode=WAL")
+        await _use_wal(db)
         await db.execute("PRAGMA synchronous=NORMAL")
         # Checkpoints (which fsync) are run by the bot's maintenance task, off the per-message path; SQLite
         # only checkpoints by itself if the log reaches ~40 MB (in the console or eval, say).
