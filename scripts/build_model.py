@@ -149,14 +149,14 @@ def build_example_vectors() -> None:
     from bot.match.encoder import EXAMPLE_VECTORS, example_vectors_key, load_encoder
     from bot.match.normalise import normalise
 
-    write_sums()  # the key names the encoder's checksum
-    (OUT / EXAMPLE_VECTORS).unlink(missing_ok=True)
+    write_sums()  # the key names the encoder's checksum; the old vectors stay until the new ones are written
     kb, _ = load_knowledge(Config().knowledge_dirs())
     texts = sorted({normalise(t) for c in kb.claims.values() for t in (c.claim, *c.examples, *c.counter_examples)}
                    | {normalise(t) for t in kb.topic.off_topic_examples})
     vectors = load_encoder.__wrapped__(OUT).embed_many(texts)
     np.savez_compressed(OUT / EXAMPLE_VECTORS, texts=np.asarray(texts), vectors=vectors.astype(np.float16),
                         key=np.asarray(example_vectors_key(OUT)))
+    write_sums()
 
 
 def write_sums() -> str:
