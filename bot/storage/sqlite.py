@@ -115,11 +115,8 @@ def _settings(row: Any) -> ChannelSettings:
 
 
 async def _use_wal(db: aiosqlite.Connection, wait_s: float = 30.0) -> None:
-    """Switch the database to WAL mode, waiting while another process holds a lock.
-
-    Changing the journal mode of a new database can fail at once with "database is locked" when several
-    processes open it together (SQLite does not always call the busy handler for it), so try again.
-    """
+    """Switch to WAL mode. On a new database opened by several processes at once this can fail at once with
+    "database is locked" (SQLite does not always call the busy handler for it), so it waits and tries again."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait_s
     while True:
