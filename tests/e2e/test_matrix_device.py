@@ -66,6 +66,7 @@ async def test_a_logged_out_device_is_replaced_and_encrypted_rooms_are_answered_
     new_device = await _wait_for_new_device(matrix_bot, old_device)
     assert matrix_bot.status["login"] == "new-device"
     await matrix_alice.ensure_devices(bot, timeout=30, device_id=new_device)
+    matrix_alice.rotate_room_key(room_id)  # as Element does when a member's devices change
 
     after = await matrix_alice.send_text(room_id, CLAIM_2)
     reply = await matrix_alice.wait_reply(after, bot, timeout=30)

@@ -177,6 +177,14 @@ class MatrixUser:
         return await self.send(room_id, {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
                                                           "key": key}}, "m.reaction")
 
+    def rotate_room_key(self, room_id: str) -> None:
+        """Start a new megolm session for ``room_id`` on the next send, shared with every device known now.
+
+        Element does this when a member's devices change; matrix-nio keeps its session, which a device that
+        appeared after it was shared can never decrypt."""
+        assert self.client.olm is not None
+        self.client.olm.outbound_group_sessions.pop(room_id, None)
+
     async def ensure_devices(self, user_id: str, timeout: float = 20.0, device_id: str | None = None) -> None:
         """Query keys until ``user_id`` has a known device (``device_id`` if given), so encrypted messages
         reach it."""
