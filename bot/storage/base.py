@@ -10,13 +10,14 @@ person runs, in this process or any other. Everything else is a single atomic st
 
 from __future__ import annotations
 
+import json
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = ["ChannelSettings", "ReplyRecord", "Scope", "DecisionStore", "Storage", "PolicyFactsRow",
-           "is_database_url", "redact_url"]
+           "is_database_url", "redact_url", "scope_params", "decision_from_row"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ class ChannelSettings:
     #: Answer in a thread started on the message (where the platform has threads).
     thread: bool | None = None
 
+    @classmethod
+    def from_row(cls, mode: Any, cooldown: Any, thread: Any) -> ChannelSettings:
+        """Settings from a ``channel_settings`` row (``thread`` is stored as an integer or a boolean)."""
+        return cls(mode, cooldown, None if thread is None else bool(thread))
+
 
 @dataclass(frozen=True, slots=True)
 class ReplyRecord:
@@ -55,6 +61,17 @@ class ReplyRecord:
     score: float
     sent_id: str | None
     ts: float
+
+
+def scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
+    """(platform, server id) for a query's ``(p IS NULL OR (platform = p AND server_id = s))``; NULLs mean
+    the whole bot."""
+    return (None, None) if scope is None else (scope.platform, scope.server_id)
+
+
+def decision_from_row(row: Any) -> dict[str, Any]:
+    """A ``decisions`` row (claim_id, tier, action, reason, scores JSON) as ``explain`` reads it."""
+    return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3], "scores": json.loads(row[4])}
 
 
 #: (settings, when the claim was last answered here, channel answers, author answers, channel 🔎) in the hour.

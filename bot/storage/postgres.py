@@ -25,7 +25,15 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 
 from ..errors import StorageError
-from .base import ChannelSettings, PolicyFactsRow, ReplyRecord, Scope, redact_url
+from .base import (
+    ChannelSettings,
+    PolicyFactsRow,
+    ReplyRecord,
+    Scope,
+    decision_from_row,
+    redact_url,
+    scope_params,
+)
 from .postgres_schema import MIGRATIONS
 
 __all__ = ["PostgresStorage", "MIGRATIONS", "decision_lock_keys"]
@@ -51,15 +59,6 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Return a connection to the pool as it is. The default reset (``RESET ALL; UNLISTEN *; ...``) costs a
     round trip per query and undoes nothing here: no query sets session state, and every lock is a
     transaction lock, released by its commit or rollback."""
-
-
-def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
-    """(platform, server id) for ``($p IS NULL OR (platform = $p AND server_id = $s))``; NULLs: whole bot."""
-    return (None, None) if scope is None else (scope.platform, scope.server_id)
-
-
-def _settings(mode: Any, cooldown: Any, thread: Any) -> ChannelSettings:
-    return ChannelSettings(mode, cooldown, None if thread is None else bool(thread))
 
 
 def _reply(row: Any) -> ReplyRecord:
@@ -106,7 +105,7 @@ class _Queries:
         row = await self._run.fetchrow(
             "SELECT mode, cooldown_minutes, thread FROM channel_settings WHERE platform = $1 AND channel_id = $2",
             platform, channel_id)
-        return _settings(*row) if row else ChannelSettings()
+        return ChannelSettings.from_row(*row) if row else ChannelSettings()
 
     async def set_channel_settings(self, platform: str, channel_id: str, settings: ChannelSettings) -> None:
         await self._run.execute(
@@ -145,7 +144,7 @@ class _Queries:
             " (SELECT COUNT(*) FROM replies WHERE platform = $1 AND channel_id = $2 AND ts >= $5"
             "  AND action = 'react')",
             platform, channel_id, author_id, claim_id, since, server_id)
-        return _settings(row[0], row[1], row[2]), row[3], int(row[4]), int(row[5]), int(row[6])
+        return ChannelSettings.from_row(row[0], row[1], row[2]), row[3], int(row[4]), int(row[5]), int(row[6])
 
     async def set_sent_id(self, platform: str, message_id: str, action: str, sent_id: str) -> None:
         await self._run.execute(
@@ -189,11 +188,8 @@ class _Queries:
         row = await self._run.fetchrow(
             "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = $1 AND message_id = $2"
             " AND ($3::text IS NULL OR (platform = $3 AND server_id = $4))",
-            platform, message_id, *_scope_params(scope))
-        if row is None:
-            return None
-        return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3],
-                "scores": json.loads(row[4])}
+            platform, message_id, *scope_params(scope))
+        return None if row is None else decision_from_row(row)
 
     async def near_misses(self, since: float, scope: Scope | None,
                           limit: int = 10) -> list[tuple[str, float, str]]:
@@ -205,7 +201,7 @@ class _Queries:
             "SELECT claim_id, (scores::jsonb ->> 'combined')::double precision AS s, reason FROM decisions "
             "WHERE ts >= $1 AND action = 'nothing' AND claim_id IS NOT NULL AND tier IS NULL"
             " AND ($2::text IS NULL OR (platform = $2 AND server_id = $3)) ORDER BY s DESC NULLS LAST LIMIT $4",
-            since, *_scope_params(scope), limit)
+            since, *scope_params(scope), limit)
         return [(r[0], float(r[1] or 0), r[2]) for r in rows]
 
     # ------------------------------------------------------------------------------------ feedback
@@ -242,7 +238,7 @@ class _Queries:
             "   AND a.server_id = $3))) "
             "FROM replies r WHERE r.ts >= $1 AND r.action = 'reply'"
             " AND ($2::text IS NULL OR (r.platform = $2 AND r.server_id = $3)) GROUP BY r.claim_id ORDER BY 2 DESC",
-            since, *_scope_params(scope))
+            since, *scope_params(scope))
         return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     async def top_channels(self, since: float, scope: Scope | None, limit: int = 5) -> list[tuple[str, str, int]]:
@@ -251,7 +247,7 @@ class _Queries:
             "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= $1 AND action = 'reply'"
             " AND ($2::text IS NULL OR (platform = $2 AND server_id = $3))"
             " GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT $4",
-            since, *_scope_params(scope), limit)
+            since, *scope_params(scope), limit)
         return [(r[0], r[1], int(r[2])) for r in rows]
 
 

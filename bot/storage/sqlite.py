@@ -18,7 +18,7 @@ from typing import Any
 import aiosqlite
 
 from ..private import private_database, private_file
-from .base import ChannelSettings, ReplyRecord, Scope
+from .base import ChannelSettings, ReplyRecord, Scope, decision_from_row, scope_params
 
 __all__ = ["SqliteStorage", "MIGRATIONS"]
 
@@ -92,11 +92,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def _scope_params(scope: Scope | None) -> tuple[str | None, str | None]:
-    """(platform, server id) for ``(?p IS NULL OR (platform = ?p AND server_id = ?s))``; NULLs: whole bot."""
-    return (None, None) if scope is None else (scope.platform, scope.server_id)
-
-
 def _statements(script: str) -> list[str]:
     """Split a migration into statements, keeping a trigger's ``BEGIN ... END;`` body whole."""
     out, buffer = [], ""
@@ -107,11 +102,6 @@ def _statements(script: str) -> list[str]:
                 out.append(buffer.strip())
             buffer = ""
     return out
-
-
-def _settings(row: Any) -> ChannelSettings:
-    mode, cooldown, thread = row
-    return ChannelSettings(mode, cooldown, None if thread is None else bool(thread))
 
 
 async def _use_wal(db: aiosqlite.Connection, wait_s: float = 30.0) -> None:
@@ -243,7 +233,7 @@ class SqliteStorage:
             "SELECT mode, cooldown_minutes, thread FROM channel_settings WHERE platform = ? AND channel_id = ?",
             (platform, channel_id),
         )
-        return _settings(row) if row else ChannelSettings()
+        return ChannelSettings.from_row(*row) if row else ChannelSettings()
 
     async def set_channel_settings(self, platform: str, channel_id: str, settings: ChannelSettings) -> None:
         await self._write(
@@ -286,7 +276,7 @@ class SqliteStorage:
             (platform, channel_id, author_id, claim_id, since, server_id),
         )
         assert row is not None
-        return _settings(row[:3]), row[3], int(row[4]), int(row[5]), int(row[6])
+        return ChannelSettings.from_row(*row[:3]), row[3], int(row[4]), int(row[5]), int(row[6])
 
     async def set_sent_id(self, platform: str, message_id: str, action: str, sent_id: str) -> None:
         await self._write(
@@ -331,12 +321,9 @@ class SqliteStorage:
         row = await self._one(
             "SELECT claim_id, tier, action, reason, scores FROM decisions WHERE platform = ?1 AND message_id = ?2"
             " AND (?3 IS NULL OR (platform = ?3 AND server_id = ?4))",
-            (platform, message_id, *_scope_params(scope)),
+            (platform, message_id, *scope_params(scope)),
         )
-        if row is None:
-            return None
-        return {"claim_id": row[0], "tier": row[1], "action": row[2], "reason": row[3],
-                "scores": json.loads(row[4])}
+        return None if row is None else decision_from_row(row)
 
     async def near_misses(self, since: float, scope: Scope | None,
                           limit: int = 10) -> list[tuple[str, float, str]]:
@@ -348,7 +335,7 @@ class SqliteStorage:
             "SELECT claim_id, json_extract(scores, '$.combined') AS s, reason FROM decisions "
             "WHERE ts >= ?1 AND action = 'nothing' AND claim_id IS NOT NULL AND tier IS NULL"
             " AND (?2 IS NULL OR (platform = ?2 AND server_id = ?3)) ORDER BY s DESC LIMIT ?4",
-            (since, *_scope_params(scope), limit),
+            (since, *scope_params(scope), limit),
         )
         return [(r[0], float(r[1] or 0), r[2]) for r in rows]
 
@@ -387,7 +374,7 @@ class SqliteStorage:
             "   AND a.server_id = ?3))) "
             "FROM replies r WHERE r.ts >= ?1 AND r.action = 'reply'"
             " AND (?2 IS NULL OR (r.platform = ?2 AND r.server_id = ?3)) GROUP BY r.claim_id ORDER BY 2 DESC",
-            (since, *_scope_params(scope)),
+            (since, *scope_params(scope)),
         )
         return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
@@ -397,7 +384,7 @@ class SqliteStorage:
             "SELECT platform, channel_id, COUNT(*) FROM replies WHERE ts >= ?1 AND action = 'reply'"
             " AND (?2 IS NULL OR (platform = ?2 AND server_id = ?3))"
             " GROUP BY platform, channel_id ORDER BY 3 DESC LIMIT ?4",
-            (since, *_scope_params(scope), limit),
+            (since, *scope_params(scope), limit),
         )
         return [(r[0], r[1], int(r[2])) for r in rows]
 
