@@ -106,8 +106,10 @@ command docker rm -f footnote >/dev/null
 printf 'FOOTNOTE_DISCORD_TOKN=abc\nFOOTNOTE_MATRIX_ACCESS_TOKEN=\n' > footnote.env
 docker run -d --name footnote -v footnote-data:/data --env-file footnote.env footnote >/dev/null
 code=$(wait_exit footnote 60)
-if [ "$code" = 1 ] && command docker logs footnote 2>&1 | grep -q "FOOTNOTE_DISCORD_TOKN (did you mean FOOTNOTE_DISCORD_TOKEN?)" \
-   && command docker logs footnote 2>&1 | grep -q "Set but empty: FOOTNOTE_MATRIX_ACCESS_TOKEN"; then
+# The log is read once into a file: with pipefail, `docker logs | grep -q` fails whenever grep stops early.
+command docker logs footnote > "$WORK/misspelt.log" 2>&1
+if [ "$code" = 1 ] && grep -q "FOOTNOTE_DISCORD_TOKN (did you mean FOOTNOTE_DISCORD_TOKEN?)" "$WORK/misspelt.log" \
+   && grep -q "Set but empty: FOOTNOTE_MATRIX_ACCESS_TOKEN" "$WORK/misspelt.log"; then
   pass "a misspelt and an empty variable are named"
 else
   fail "misspelt/empty variables (exit $code)"; command docker logs footnote 2>&1 | sed 's/^/      | /'
