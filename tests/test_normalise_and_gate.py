@@ -47,3 +47,22 @@ def test_gate_tolerates_one_typo_in_long_words():
     assert gate.level("my score went up") == TopicGate.WEAK
     assert gate.level("how do I install ubuntu") == TopicGate.NONE
     assert gate.level("Social Credit!") == TopicGate.STRONG
+
+
+def test_chinese_terms_are_found_inside_running_chinese_text():
+    """Chinese has no spaces between words, so 社会信用 inside a longer sentence still opens the gate."""
+    gate = TopicGate(["social credit", "社会信用", "中国"], ["score"])
+    assert gate.level("全国人大常委会将社会信用立法纳入了立法规划。") == TopicGate.STRONG
+    assert gate.level("C’est le système de crédit social (社会信用体系), une initiative") == TopicGate.STRONG
+    assert gate.level("我今天在中国吃了饺子") == TopicGate.WEAK
+    assert gate.level("我今天吃了饺子") == TopicGate.NONE
+
+
+def test_phrases_open_the_gate_whatever_word_they_start_with():
+    """Every phrase is still found after the one-set pre-screen, "the party" included."""
+    gate = TopicGate(["social credit", "sesame credit"], ["the party", "big brother"])
+    assert gate.level("my Social Credit dropped") == TopicGate.STRONG
+    assert gate.level("what sesame credit said") == TopicGate.STRONG
+    assert gate.level("whatever the party says goes") == TopicGate.WEAK
+    assert gate.level("big brother is watching") == TopicGate.WEAK
+    assert gate.level("the mount points are wrong") == TopicGate.NONE

@@ -23,6 +23,9 @@ _WORD = re.compile(r"\w+")
 _LETTERS = string.ascii_lowercase
 #: Words shorter than this must be spelt exactly ("ccp" within one edit of "cap" would be noise).
 _TYPO_MIN_LEN = 7
+_ARTICLES = frozenset({"the", "a", "an"})
+#: Scripts written without spaces between words (Chinese, Japanese): their terms are matched as phrases.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _one_edit(word: str) -> set[str]:
@@ -35,6 +38,15 @@ def _one_edit(word: str) -> set[str]:
     return out
 
 
+def _is_word(term: str) -> bool:
+    """A term matched as one whole word: a single run of letters in a script that separates words by spaces.
+
+    Chinese ("社会信用") is written without spaces, so a Chinese term is matched inside the text, as a phrase.
+    """
+    parts = _WORD.findall(term)
+    return len(parts) == 1 and parts[0] == term and not _UNSPACED.search(term)
+
+
 class _Terms:
     """Words (with their one-typo spellings) and phrases."""
 
@@ -45,8 +57,7 @@ class _Terms:
             term = term.casefold().strip()
             if not term:
                 continue
-            parts = _WORD.findall(term)
-            if len(parts) == 1 and parts[0] == term:
+            if _is_word(term):
                 words.add(term)
             else:
                 phrases.append(term)
@@ -55,6 +66,7 @@ class _Terms:
             if len(word) >= _TYPO_MIN_LEN and word.isascii() and word.isalpha():
                 spellings |= {s for s in _one_edit(word) if len(s) >= _TYPO_MIN_LEN - 1}
         self.spellings = frozenset(spellings)
+        self.phrase_list = tuple(phrases)
         self.phrases = (
             re.compile("|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)))
             if phrases else None
@@ -68,6 +80,17 @@ class _Terms:
     def hits(self, low: str, words: list[str]) -> list[str]:
         found = [w for w in words if w in self.spellings]
         return found + (self.phrases.findall(low) if self.phrases else [])
+
+
+def _first_words(phrases: Iterable[str]) -> frozenset[str]:
+    """The word each (spaced) phrase starts with, after an article ("the party" -> "party"): text with none of
+    them as a word holds none of the phrases (bar a phrase glued to the end of a longer word: "antisocial")."""
+    keys = set()
+    for phrase in phrases:
+        words = _WORD.findall(phrase)
+        if words and not _UNSPACED.search(phrase):
+            keys.add(words[1] if words[0] in _ARTICLES and len(words) > 1 else words[0])
+    return frozenset(keys)
 
 
 class TopicGate:
@@ -92,11 +115,19 @@ class TopicGate:
         self._weak = _Terms(weak_terms)
         # One check says "neither a place nor a weak word" for most chat, as fast as the weak check alone.
         self._hint = _Terms([*weak_terms, *(t for t in terms if t in places)])
+        # The pre-screen: almost all chat holds none of these words, and leaves after one set check.
+        every = (self._strong, self._hint)
+        self._screen = frozenset().union(*(t.spellings for t in every),
+                                         *(_first_words(t.phrase_list) for t in every))
+        unspaced = [p for t in every for p in t.phrase_list if _UNSPACED.search(p)]
+        self._unspaced = re.compile("|".join(map(re.escape, unspaced))) if unspaced else None
 
     def level(self, text: str) -> int:
         """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of seven letters or more."""
         low = text[:4000].casefold()
         words = _WORD.findall(low)
+        if self._screen.isdisjoint(words) and (low.isascii() or not self._unspaced or not self._unspaced.search(low)):
+            return self.NONE
         if self._strong.matches(low, words):
             return self.STRONG
         if not self._hint.matches(low, words):

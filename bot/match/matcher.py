@@ -93,6 +93,10 @@ class MatchResult:
                 "semantic": round(self.best.semantic, 4), "margin": round(self.margin, 4)}
 
 
+#: What almost every message gets (one shared, immutable result: building one per message showed in throughput).
+_OFF_TOPIC = MatchResult(text="", on_topic=False, reason="not about social credit (topic gate)")
+
+
 def _level_extra(level: int) -> float:
     """How much higher the bar is for a piece at this gate level (see WEAK_EXTRA and CONTEXT_EXTRA)."""
     if level == TopicGate.STRONG:
@@ -195,7 +199,7 @@ class Matcher:
         level = self.gate.level(raw_text) if gate_level is None else gate_level
         on_topic = level == TopicGate.STRONG
         if level == TopicGate.NONE and not context_active:
-            return MatchResult(text="", on_topic=False, reason="not about social credit (topic gate)")
+            return _OFF_TOPIC
         text = normalise(raw_text)
         if not text:
             return MatchResult(text=text, on_topic=on_topic, gate_level=level,
