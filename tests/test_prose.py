@@ -32,7 +32,10 @@ def test_rebuttal_phrases_are_recognised_and_questions_are_not():
     """'that's a myth' and "isn't true" rebut; 'is it true that...' asks."""
     assert rebuts("people say china scores everyone but that's a myth")
     assert rebuts("the idea that your friends lower your score isn t true")
+    assert rebuts("the social credit system is not a single unified national system")
+    assert rebuts("there s no single score for every citizen")
     assert not rebuts("is it true that china gives everyone a score")
+    assert not rebuts("china gives every citizen a single score")
     assert not rebuts("the blacklist is real and millions are on it")
 
 

@@ -19,7 +19,8 @@ REBUTTAL = re.compile(
     rf"(?:does{_NT}|does not|do{_NT}|do not) (?:really |even |actually )?exist|"
     rf"(?:is{_NT}|is not|are{_NT}|are not) (?:really |even |actually )?(?:real|a thing|how it works)|"
     rf"misreport\w*|misunderst\w*|overblown|overhyped|exaggerat\w*|fake news|not actually|"
-    rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction)\b"
+    rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction|"
+    rf"(?:is{_NT}|is not|are{_NT}|are not) (?:a |one )?(?:single|unified)|there(?: is|{_S}) no (?:single|unified|such))\b"
 )
 
 
