@@ -127,6 +127,21 @@ def _band(item: dict[str, Any], _pred: dict[str, Any]) -> str:
     return next(name for name, low, high in LENGTH_BANDS if low <= words <= high)
 
 
+def _by_language(items: list[dict[str, Any]], predictions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Precision and recall per ``lang`` (items without one are left out), largest language first."""
+    groups: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for item, pred in zip(items, predictions, strict=True):
+        if item.get("lang"):
+            groups[str(item["lang"])][0].append(item)
+            groups[str(item["lang"])][1].append(pred)
+    out = {}
+    for lang, (its, preds) in sorted(groups.items(), key=lambda kv: -len(kv[1][0])):
+        tp, fp, fn = _score(its, preds)
+        p, r, _ = _prf(tp, fp, fn)
+        out[lang] = {"n": len(its), "tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r}
+    return out
+
+
 def run_eval(path: Path, config: Config, split: str | None = None) -> dict[str, Any]:
     """Evaluate the labelled items in ``path`` (one ``split`` of them when given); a JSON-ready report."""
     items = load_items(path, split)
@@ -163,6 +178,7 @@ def run_eval(path: Path, config: Config, split: str | None = None) -> dict[str, 
             "recall_by_length": {name: v for name, _, _ in LENGTH_BANDS
                                  if (v := _recall_by(items, predictions, _band).get(name))},
             "recall_by_gate": _recall_by(items, predictions, lambda _i, p: levels[p["gate_level"]]),
+            "by_language": _by_language(items, predictions),
             "errors": errors, "items": predictions}
 
 
@@ -177,6 +193,10 @@ def format_report(report: dict[str, Any]) -> str:
     for title, key in (("recall by length (words)", "recall_by_length"), ("recall by topic gate", "recall_by_gate")):
         lines.append(title + ": " + "; ".join(f"{k} {v['found']}/{v['n']} = {v['recall']:.3f}"
                                               for k, v in report[key].items()))
+    if report.get("by_language"):
+        lines.append("by language: " + "; ".join(
+            f"{k} P {v['precision']:.3f} R {v['recall']:.3f} (tp {v['tp']}, fp {v['fp']}, fn {v['fn']})"
+            for k, v in report["by_language"].items()))
     lines += ["", f"{'claim':30} {'tp':>4} {'fp':>4} {'fn':>4}"]
     for cid, c in report["per_claim"].items():
         lines.append(f"{cid:30} {c['tp']:>4} {c['fp']:>4} {c['fn']:>4}")

@@ -53,3 +53,17 @@ def test_a_split_keeps_only_its_half(tmp_path: Path):
     assert [i["text"] for i in load_items(path, "tune")] == ["a"]
     with pytest.raises(FootnoteError, match="no items with split: test"):
         load_items(_write(tmp_path, [{"text": "a", "label": None, "split": "tune"}]), "test")
+
+
+def test_items_with_a_language_are_also_counted_per_language(tmp_path: Path, config: Config):
+    """Precision and recall per 'lang', so English prose and other languages can be told apart."""
+    path = _write(tmp_path, [
+        {"text": CLAIM, "label": "single-national-score", "lang": "en"},
+        {"text": "my credit score dropped after a late payment", "label": None, "lang": "en"},
+        {"text": "China gibt jedem Bürger eine einzige Sozialkreditpunktzahl.", "label": "single-national-score",
+         "lang": "de"},
+    ])
+    report = run_eval(path, config)
+    assert report["by_language"]["en"] == {"n": 2, "tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0}
+    assert report["by_language"]["de"]["n"] == 1 and report["by_language"]["de"]["tp"] + report["by_language"]["de"]["fn"] == 1
+    assert "by language: en P 1.000 R 1.000" in format_report(report)

@@ -16,7 +16,7 @@ from bot.kb.loader import load_knowledge
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 REAL_DEV = DATA / "real_dev.yaml"
-FIELDS = {"text", "label", "also", "none_ok", "needs_context", "source", "split"}
+FIELDS = {"text", "label", "also", "none_ok", "needs_context", "source", "split", "lang"}
 SPLITS = {"tune", "test"}
 
 
@@ -56,12 +56,15 @@ def test_no_data_file_uses_kept_aside_pages():
 
 
 def test_real_dev_items_have_the_documented_fields():
-    """Every real_dev item has text, a catalogue label or null, a source address and a split, and nothing else."""
+    """Every real_dev item has text, a catalogue label or null, a language, a source address and a split, and nothing
+    else."""
     ids = _catalogue_ids()
     problems = []
     for i, item in enumerate(_items(REAL_DEV)):
-        if set(item) - FIELDS or not {"text", "label", "source", "split"} <= set(item):
+        if set(item) - FIELDS or not {"text", "label", "lang", "source", "split"} <= set(item):
             problems.append((i, "fields", sorted(item)))
+        if not (isinstance(item.get("lang"), str) and len(item["lang"]) == 2 and item["lang"].islower()):
+            problems.append((i, "lang", item.get("lang")))
         if not isinstance(item.get("text"), str) or not item["text"].strip():
             problems.append((i, "text", item.get("text")))
         if item.get("label") is not None and item["label"] not in ids:
