@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+
+from bot.errors import KnowledgeError
+from bot.kb.loader import load_knowledge
 from bot.match.gate import TopicGate
 from bot.match.segment import MAX_SEGMENTS, segments
 from bot.match.stance import rebuts
@@ -74,3 +80,18 @@ def test_a_claim_stated_only_to_rebut_it_is_not_answered(brain):
                                  "a myth: there is no national score.")
     assert result.tier is None
     assert "rebut" in result.reason
+
+
+def test_a_claim_that_requires_a_link_word_is_not_made_by_news_without_it(brain):
+    """CBDC news without any word about scoring people is not the 'CBDCs are social credit' claim."""
+    news = brain.matcher.match("the e-CNY lets Beijing program and freeze money, CBDCs in the West will do the same")
+    assert news.claim_id != "cbdc-social-credit"
+    assert brain.matcher.match("CBDCs are how social credit comes to the west").claim_id == "cbdc-social-credit"
+
+
+def test_an_example_without_any_required_word_is_a_knowledge_error(knowledge_copy):
+    """A claim whose own example could never match (no `requires` word in it) fails to load, saying which."""
+    path = knowledge_copy / "claims" / "cbdc-social-credit.yaml"
+    path.write_text(re.sub(r"(?m)^requires: .*$", 'requires: ["zzz-never"]', path.read_text()))
+    with pytest.raises(KnowledgeError, match="could never match"):
+        load_knowledge([knowledge_copy])

@@ -11,7 +11,15 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "AutoReply",
@@ -20,6 +28,7 @@ __all__ = [
     "CONTEXT_MAX",
     "MIN_EXAMPLES",
     "MIN_SOURCES",
+    "requires_pattern",
     "Source",
     "SourceKind",
     "TopicSettings",
@@ -106,6 +115,11 @@ class Source(_Strict):
         return self.date[:4] if self.date[:4].isdigit() else ""
 
 
+def requires_pattern(terms: list[str]) -> re.Pattern[str]:
+    """What a claim's ``requires`` list matches in casefolded text: any term, at the start of a word."""
+    return re.compile("|".join(rf"\b{re.escape(t.casefold())}" for t in terms))
+
+
 class Claim(_Strict):
     """One claim (or topic) people make in chat, with the bot's answer to it."""
 
@@ -125,6 +139,12 @@ class Claim(_Strict):
         default_factory=list,
         description="Extra words that put a message on topic and help /source find this entry (e.g. 'zhima').",
     )
+    requires: list[Text] = Field(
+        default_factory=list,
+        description="When set, a message matches this claim only if it holds one of these words or phrases "
+                    "(a word matches its longer forms: 'scor' finds 'score' and 'scoring'); for claims that link "
+                    "something else to social credit, so news about that thing alone is not answered.",
+    )
     auto_reply: AutoReply = AutoReply.REPLY
     threshold: float | None = Field(
         default=None, ge=0.0, le=1.0, description="Overrides the global confident threshold for this claim."
@@ -138,7 +158,7 @@ class Claim(_Strict):
         # YAML reads an unquoted `verdict: false` as a boolean; moderators should not need to quote it.
         return "false" if value is False else value
 
-    @field_validator("examples", "counter_examples", "keywords", mode="before")
+    @field_validator("examples", "counter_examples", "keywords", "requires", mode="before")
     @classmethod
     def _numbers_are_text(cls, value: object) -> object:
         # `- 2020` or `- -1000` in a list of phrases is text to a moderator, a number to YAML.
@@ -158,6 +178,17 @@ class Claim(_Strict):
         if info.data.get("verdict") == Verdict.TOPIC and value != AutoReply.OFF:
             raise ValueError("a topic entry (verdict: topic) must have auto_reply: off")
         return value
+
+    @model_validator(mode="after")
+    def _examples_hold_a_required_word(self) -> Claim:
+        # An example without any `requires` word could never match its own claim: a contradiction to report.
+        if self.requires:
+            pattern = requires_pattern(self.requires)
+            unmatchable = [e for e in self.examples if not pattern.search(e.casefold())]
+            if unmatchable:
+                raise ValueError(f"example {unmatchable[0]!r} holds none of the `requires` words {self.requires}, so "
+                                 f"it could never match: add one of its words to `requires` or reword it")
+        return self
 
     @property
     def is_topic(self) -> bool:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..config import MatchConfig
 from ..kb.loader import KnowledgeBase
+from ..kb.models import requires_pattern
 from ..messages import Tier
 from .embed import Embedder
 from .gate import TopicGate
@@ -132,6 +133,8 @@ class Matcher:
         use_encoder = encoder is not None and len(self.index.example_texts) <= ENCODER_MAX_EXAMPLES
         self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS) if use_encoder and encoder is not None
                        else self.index)
+        self._requires = [(i, requires_pattern(c.requires))
+                          for i, c in enumerate(kb.claims[cid] for cid in self.index.claim_ids) if c.requires]
         self._rebuttal_claims = frozenset(
             c.id for c in kb.claims.values()
             if c.examples and sum(rebuts(normalise(e)) for e in c.examples) / len(c.examples) >= _REBUTTAL_CLAIM_SHARE)
@@ -164,12 +167,24 @@ class Matcher:
             pieces.append(_Piece(part, seg_text, max(seg_level, min(level, TopicGate.WEAK)), extra, i))
         return pieces
 
-    def _quick_check(self, pieces: list[_Piece]) -> list[ClaimScore] | None:
+    def _excluded(self, raw_text: str) -> np.ndarray | None:
+        """Claims the message cannot make: it holds none of their ``requires`` words (None when none is missing)."""
+        if not self._requires:
+            return None
+        low = raw_text[:MAX_INPUT_CHARS].casefold()
+        missing = [i for i, pattern in self._requires if not pattern.search(low)]
+        if not missing:
+            return None
+        out = np.zeros(len(self.index.claim_ids), dtype=bool)
+        out[missing] = True
+        return out
+
+    def _quick_check(self, pieces: list[_Piece], excluded: np.ndarray | None) -> list[ClaimScore] | None:
         """The static vectors' ranking when no piece comes within ``FAST_SLACK`` of its bar (the encoder is not
         worth running: chat in an on-topic channel, near misses); None when the encoder should decide."""
         first: list[ClaimScore] = []
         for piece in pieces:
-            ranked = self.index.score(piece.text, top=3)
+            ranked = self.index.score(piece.text, top=3, excluded=excluded)
             first = first or ranked
             bar = self.config.suggest + piece.extra + _level_extra(piece.level)
             slack = FAST_SLACK if piece.level == TopicGate.STRONG else FAST_SLACK_WEAK
@@ -208,8 +223,9 @@ class Matcher:
             return MatchResult(text=text, on_topic=on_topic, gate_level=level,
                                reason="too few words to make a claim")
         pieces = self._pieces(raw_text, text, level)
+        excluded = self._excluded(raw_text)
         if self.uses_encoder:
-            quick = self._quick_check(pieces)
+            quick = self._quick_check(pieces, excluded)
             if quick is not None:
                 return MatchResult(text=text, on_topic=on_topic, gate_level=level, best=quick[0] if quick else None,
                                    candidates=tuple(quick), reason="far below the bar on the fast static check")
@@ -217,8 +233,8 @@ class Matcher:
         count = max(p.index for p in pieces)
         best: tuple[float, MatchResult] | None = None
         for piece, vec in zip(pieces, vecs, strict=True):
-            decided = self._decide(piece, text, on_topic, level, self.scorer.score(piece.text, top=3, vec=vec),
-                                   count)
+            ranked = self.scorer.score(piece.text, top=3, vec=vec, excluded=excluded)
+            decided = self._decide(piece, text, on_topic, level, ranked, count)
             if decided is None:
                 return MatchResult(text=text, on_topic=on_topic, gate_level=level, reason="no claims to match")
             if best is None or decided[0] > best[0]:

@@ -245,11 +245,12 @@ class ClaimIndex:
         global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
         return np.maximum(own, global_max)
 
-    def score(self, text: str, top: int = 3, *, topics: bool = False, vec: np.ndarray | None = None
-              ) -> list[ClaimScore]:
+    def score(self, text: str, top: int = 3, *, topics: bool = False, vec: np.ndarray | None = None,
+              excluded: np.ndarray | None = None) -> list[ClaimScore]:
         """The ``top`` claims for normalised ``text``, best first; topic entries too when ``topics``.
 
         ``vec``: the text's embedding when the caller already has it (a batch of segments is embedded at once).
+        ``excluded``: a boolean per claim (in ``claim_ids`` order); those claims are never returned.
         """
         if not self.claim_ids or not text:
             return []
@@ -273,6 +274,8 @@ class ClaimIndex:
         combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
         if not topics:
             combined[self.is_topic[cand]] = -np.inf
+        if excluded is not None:
+            combined[excluded[cand]] = -np.inf
         results = []
         for row in np.argsort(-combined, kind="stable")[:top].tolist():
             if not np.isfinite(combined[row]):
