@@ -89,7 +89,6 @@ def test_real_dev_items_have_the_documented_fields():
 # (social-credit-law is rarely asserted: almost every page says a *draft* law exists, which is not the claim.)
 KNOWN_SHORT = {
     "social-credit-law": 3,
-    "health-code-social-credit": 7,
 }
 
 
