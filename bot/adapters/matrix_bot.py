@@ -38,12 +38,12 @@ from nio import (
     RoomMessagesResponse,
     SyncResponse,
 )
-from nio.exceptions import EncryptionError, LocalProtocolError
 
 from ..config import MatrixConfig
 from ..messages import Action, React, Reply
 from ..private import private_dir
 from . import matrix_events as mx
+from .matrix_keys import KeyKeeper
 from .matrix_rooms import RoomTracker
 from .matrix_send import Sender, txn_id
 from .matrix_session import LOGGED_OUT, SessionError, SessionFile, login, state_key
@@ -102,6 +102,7 @@ class MatrixAdapter:
         self._client: AsyncClient | None = None
         self._sender: Sender | None = None
         self._rooms: RoomTracker | None = None
+        self._keys: KeyKeeper | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         #: Clear while a sync's events are being answered; close() waits for it so no reply is cut off.
@@ -110,7 +111,6 @@ class MatrixAdapter:
         self._connected = False
         self._started_ms = 0
         self._floor_ms = 0  # events older than this are history, never answered
-        self._pending: list[tuple[str, MegolmEvent, int]] = []  # undecryptable events to retry
         self._answer_rooms: set[str] = set()
 
     @property
@@ -182,7 +182,7 @@ class MatrixAdapter:
         client = self._client = self._new_client()
         self._sender = Sender(client, max_wait=self.max_backoff)
         self._rooms = RoomTracker(client, self.config, self.user_id)
-        self._pending = []  # a new device cannot decrypt what was sent to the old one
+        self._keys = KeyKeeper(client)  # a new device cannot decrypt what was sent to the old one
         wait = 0.5
         while True:
             try:
@@ -233,10 +233,11 @@ class MatrixAdapter:
                     wait = await self._backoff(wait)
                 continue
             wait = 0.5
-            self._set_connected(True)
             self._idle.clear()
             try:
-                await self._after_sync()
+                assert self._keys is not None
+                await self._keys.maintain()  # keys up before "connected": others can then encrypt for us
+                self._set_connected(True)
                 await self._handle_sync(resp, replay=first and since is None)
                 since, first, full_state = resp.next_batch, False, False
                 await self.storage.set_state(state_key(self.user_id, "next_batch"), since)
@@ -255,23 +256,6 @@ class MatrixAdapter:
             log.warning("matrix: device %s was logged out by the homeserver (a sign-out, an admin or a password "
                         "change); logging in as a new device and uploading its encryption keys", device)
         await self._connect(new_device=not soft)
-
-    async def _after_sync(self) -> None:
-        """Upload, query and claim end-to-end keys, and send queued to-device messages (as sync_forever)."""
-        client = self._client
-        assert client is not None
-        if client.olm is None:
-            return
-        try:
-            await client.send_to_device_messages()
-            if client.should_upload_keys:
-                await client.keys_upload()
-            if client.should_query_keys:
-                await client.keys_query()
-            if client.should_claim_keys:
-                await client.keys_claim(client.get_users_for_key_claiming())
-        except (*_NETWORK_ERRORS, LocalProtocolError) as exc:
-            log.warning("matrix: key maintenance failed (%s); will retry after the next sync", exc)
 
     async def _handle_sync(self, resp: SyncResponse, *, replay: bool) -> None:
         """Handle invites, leaves and new timeline events; ``replay`` (the initial sync) answers nothing."""
@@ -314,20 +298,9 @@ class MatrixAdapter:
         return older[::-1]
 
     async def _retry_undecrypted(self) -> None:
-        client = self._client
-        assert client is not None
-        pending, self._pending = self._pending, []
-        for room_id, event, tries in pending:
-            try:
-                decrypted = client.decrypt_event(event)
-            except (EncryptionError, LocalProtocolError):
-                if tries < 5:
-                    self._pending.append((room_id, event, tries + 1))
-                else:
-                    log.warning("matrix: gave up decrypting %s in %s (session %s)", event.event_id, room_id,
-                                event.session_id)
-                continue
-            await self._handle_event(room_id, decrypted, retried=True)
+        assert self._keys is not None
+        for room_id, event in self._keys.opened():
+            await self._handle_event(room_id, event, retried=True)
 
     # ---------------------------------------------------------------------------------- events
 
@@ -337,9 +310,8 @@ class MatrixAdapter:
         if sender == self.user_id or not isinstance(getattr(event, "source", None), dict):
             return
         if isinstance(event, MegolmEvent):
-            log.warning("matrix: cannot decrypt %s in %s yet (session %s); will retry", event.event_id,
-                        room_id, event.session_id)
-            self._pending.append((room_id, event, 0))
+            assert self._keys is not None
+            self._keys.defer(room_id, event)
             return
         source: dict[str, Any] = event.source
         kind = source.get("type")

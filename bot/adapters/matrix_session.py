@@ -153,7 +153,7 @@ async def login(client: AsyncClient, config: MatrixConfig, state: StateStore, se
             await _save(state, session, user_id, resp.device_id, resp.access_token)
             if new_device:
                 log.warning("matrix: logged in as %s as a NEW device %s (the old device %s was logged out); "
-                            "its encryption keys are uploaded with the next sync, so encrypted rooms work "
+                            "its encryption keys are uploaded before it reports connected, so encrypted rooms work "
                             "again for messages sent from now on", user_id, resp.device_id, stored_device)
                 return "new-device"
             log.info("matrix: logged in as %s with the password (device %s)", user_id, resp.device_id)

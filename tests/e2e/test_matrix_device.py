@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import stat
 import sys
 import urllib.parse
@@ -48,9 +47,6 @@ async def _wait_for_new_device(bot: BotRunner, old: str, timeout: float = 30.0) 
     raise AssertionError(f"the bot did not log in as a new device within {timeout:.0f} s (still {old})")
 
 
-@pytest.mark.skipif(os.environ.get("CI") == "true", reason=(
-    "known flaky on fresh machines: in 2 of 3 fresh-container runs of the whole suite the answer after the new "
-    "device's login never reached Alice within 30 s (it passes when run on its own); see the 2026-11-29 note"))
 async def test_a_logged_out_device_is_replaced_and_encrypted_rooms_are_answered_again(
         matrix_bot: BotRunner, matrix_alice: MatrixUser, synapse_server: SynapseServer,
         synapse_accounts: dict[str, RegisteredUser], caplog: pytest.LogCaptureFixture) -> None:
@@ -78,6 +74,30 @@ async def test_a_logged_out_device_is_replaced_and_encrypted_rooms_are_answered_
     assert "Sources" in reply.content["body"]
     assert f"device {old_device} was logged out" in caplog.text
     assert f"NEW device {new_device}" in caplog.text
+
+
+async def test_a_message_whose_room_key_arrives_late_is_answered_once_the_key_comes(
+        matrix_bot: BotRunner, matrix_alice: MatrixUser, caplog: pytest.LogCaptureFixture) -> None:
+    """Alice's room key reaches the bot only several syncs after her message (a slow client or a busy
+    homeserver): the bot keeps the message and answers it, once, when the key arrives."""
+    await matrix_bot.start()
+    bot = matrix_bot.account.user_id
+    room_id = await _encrypted_room(matrix_alice, matrix_bot)
+    held = await matrix_alice.hold_room_key(room_id, bot)
+    event_id = await matrix_alice.send_text(room_id, CLAIM)
+    for n in range(7):  # seven more syncs for the bot before the key arrives
+        synced = matrix_bot.status["last_sync"]
+        await matrix_alice.react(room_id, event_id, f"{n}\N{COMBINING ENCLOSING KEYCAP}")
+        for _ in range(300):
+            if matrix_bot.status["last_sync"] != synced:
+                break
+            await asyncio.sleep(0.1)
+    assert "cannot decrypt" in caplog.text
+    assert matrix_alice.replies_to(event_id, bot) == []
+    await matrix_alice.release_room_key(room_id, held)
+    reply = await matrix_alice.wait_reply(event_id, bot, timeout=30)
+    assert reply.encrypted and "Sources" in reply.content["body"]
+    assert len(matrix_alice.replies_to(event_id, bot)) == 1
 
 
 async def test_secrets_at_rest_are_owner_only_and_the_token_is_not_in_the_database(

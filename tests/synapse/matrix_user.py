@@ -12,15 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
     Event,
     LoginResponse,
+    MegolmEvent,
     RoomCreateResponse,
     RoomSendResponse,
+    ShareGroupSessionResponse,
+    SyncResponse,
 )
+from nio.api import Api
+from nio.exceptions import EncryptionError
 
 __all__ = ["MatrixUser", "Received"]
 
@@ -75,6 +81,8 @@ class MatrixUser:
                                    backoff_factor=0.2, max_timeout_retry_wait_time=2)
         self.client = AsyncClient(homeserver, user_id, store_path=str(store_dir), config=config)
         self.received: list[Received] = []
+        #: Encrypted events whose room key had not arrived yet, retried after every sync (as Element does).
+        self.locked: dict[str, Received] = {}
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
 
@@ -83,6 +91,7 @@ class MatrixUser:
         resp = await self.client.login(self.password, device_name="footnote-test")
         assert isinstance(resp, LoginResponse), f"login failed for {self.user_id}: {resp}"
         self.client.add_event_callback(self._on_event, Event)
+        self.client.add_response_callback(self._on_sync, SyncResponse)
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
@@ -98,7 +107,21 @@ class MatrixUser:
     async def _on_event(self, room: Any, event: Any) -> None:
         async with self._changed:
             self.received.append(Received(room.room_id, event))
+            if isinstance(event, MegolmEvent):
+                self.locked[event.event_id] = Received(room.room_id, event)
             self._changed.notify_all()
+
+    async def _on_sync(self, _response: SyncResponse) -> None:
+        """Decrypt the events whose room key came in a later sync than the event."""
+        for event_id, item in list(self.locked.items()):
+            try:
+                decrypted = self.client.decrypt_event(item.event)
+            except EncryptionError:
+                continue
+            del self.locked[event_id]
+            async with self._changed:
+                self.received.append(Received(item.room_id, decrypted))
+                self._changed.notify_all()
 
     # ---------------------------------------------------------------------------------- waiting
 
@@ -111,11 +134,16 @@ class MatrixUser:
                 for item in self.received:
                     if match(item):
                         return item
+                if self._task is not None and self._task.done():  # fail now, with the reason, not at the timeout
+                    problem = self._task.exception() if not self._task.cancelled() else "cancelled"
+                    raise AssertionError(f"{self.user_id} stopped syncing ({problem!r}) while waiting for {what}")
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"{self.user_id} did not receive {what} within {timeout:.0f} s")
+                    locked = ", ".join(f"{r.event_id} (session {r.event.session_id})" for r in self.locked.values())
+                    raise AssertionError(f"{self.user_id} did not receive {what} within {timeout:.0f} s"
+                                         + (f"; still unable to decrypt {locked}" if locked else ""))
                 try:
-                    await asyncio.wait_for(self._changed.wait(), left)
+                    await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
                 except TimeoutError:
                     pass
 
@@ -184,6 +212,30 @@ class MatrixUser:
         appeared after it was shared can never decrypt."""
         assert self.client.olm is not None
         self.client.olm.outbound_group_sessions.pop(room_id, None)
+
+    async def hold_room_key(self, room_id: str, user_id: str) -> list[dict[str, Any]]:
+        """Start a new room key for ``room_id`` and encrypt it for ``user_id``'s devices without sending it.
+
+        Messages sent next use that key; ``release_room_key`` delivers it later, as a slow homeserver or a
+        client that shares keys late would. Returns the held to-device batches."""
+        olm = self.client.olm
+        assert olm is not None
+        missing = self.client.get_missing_sessions(room_id)
+        if missing:
+            await self.client.keys_claim(missing)
+        olm.create_outbound_group_session(room_id)
+        held = [batch for _users, batch in olm.share_group_session_parallel(room_id, [user_id],
+                                                                            ignore_unverified_devices=True)]
+        olm.outbound_group_sessions[room_id].shared = True  # room_send must not share it now
+        return held
+
+    async def release_room_key(self, room_id: str, held: list[dict[str, Any]]) -> None:
+        """Send the to-device batches ``hold_room_key`` kept back (as nio's own share_group_session does)."""
+        for batch in held:
+            method, path, data = Api.to_device(self.client.access_token, "m.room.encrypted", batch, uuid4())
+            sent = await self.client._send(ShareGroupSessionResponse, method, path, data,
+                                           response_data=(room_id, {(u, d) for u, devs in batch.items() for d in devs}))
+            assert isinstance(sent, ShareGroupSessionResponse), f"sending the held room key failed: {sent}"
 
     async def ensure_devices(self, user_id: str, timeout: float = 20.0, device_id: str | None = None) -> None:
         """Query keys until ``user_id`` has a known device (``device_id`` if given), so encrypted messages
