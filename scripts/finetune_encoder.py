@@ -1,10 +1,11 @@
 """Fine-tune all-MiniLM-L6-v2 on the bundled knowledge base's claims (contrastive, deterministic, CPU).
 
-Each step samples ``claims_per_step`` claims; for each, two of its phrasings (its ``claim`` line and
-``examples``) are an anchor and a positive, and one of its ``counter_examples`` (or, for a claim with none, a
-``topic.yaml`` off-topic example) is a hard negative. The loss is MultipleNegativesRanking (in-batch softmax
-over cosines times ``scale``): an anchor must be nearer its own claim's phrasing than any other claim's
-positive or any near miss in the batch. Only ``knowledge/`` is read, never ``tests/data``.
+Each step samples ``claims_per_step`` entries (claims, and topic entries as classes of their own); for each,
+two of its phrasings (its ``claim`` line and ``examples``) are an anchor and a positive, and one of its
+``counter_examples`` (or, for an entry with none, a ``topic.yaml`` off-topic example) is a hard negative. The
+loss is MultipleNegativesRanking (in-batch softmax over cosines times ``scale``): an anchor must be nearer its
+own entry's phrasing than any other entry's positive or any near miss in the batch. Only ``knowledge/`` is
+read, never ``tests/data``. Measured, and why it is not the bundled model: ``docs/encoder-finetune.md``.
 
 Run in the build environment (torch; see ``scripts/build_model.py``)::
 
@@ -123,9 +124,8 @@ def finetune(source: Path, out: Path, leave_out: frozenset[str] = frozenset(),
     model.eval()
     model.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))
-    for name in ("tokenizer.json",):  # build_model.py reads the fast tokenizer file
-        if not (out / name).exists():
-            shutil.copyfile(source / name, out / name)
+    if not (out / "tokenizer.json").exists():  # build_model.py reads the fast tokenizer's file
+        shutil.copyfile(source / "tokenizer.json", out / "tokenizer.json")
 
 
 def main(argv: list[str] | None = None) -> int:
