@@ -19,7 +19,8 @@ Torch is needed here only, in a separate virtual environment (an unpinned torch 
 
 ``finetune`` builds the encoder from all-MiniLM-L6-v2 fine-tuned on the bundled knowledge base first
 (``scripts/finetune_encoder.py``: contrastive pairs from each claim's examples, its counter-examples as hard
-negatives; seeded, CPU, a few minutes), then exports it exactly as ``encoder`` does.
+negatives; seeded, CPU, a few minutes), then exports it exactly as ``encoder`` does. The bundled encoder is the
+stock one: ``docs/encoder-finetune.md`` has the measurements and why.
 
 ``vectors`` (run by ``encoder`` and ``all`` too, and by ``.venv/bin/python scripts/build_model.py vectors``
 alone, no torch needed) stores the bundled examples' vectors so a cold start need not embed them all.
