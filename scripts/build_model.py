@@ -15,7 +15,12 @@ Torch is needed here only, in a separate virtual environment (an unpinned torch 
     python -m venv .venv-build
     .venv-build/bin/pip install torch==2.13.0
     .venv-build/bin/pip install '.[build-model]'
-    .venv-build/bin/python scripts/build_model.py encoder   # or: static, vectors, all
+    .venv-build/bin/python scripts/build_model.py encoder   # or: static, finetune, vectors, all
+
+``finetune`` builds the encoder from all-MiniLM-L6-v2 fine-tuned on the bundled knowledge base first
+(``scripts/finetune_encoder.py``: contrastive pairs from each claim's examples, its counter-examples as hard
+negatives; seeded, CPU, a few minutes), then exports it exactly as ``encoder`` does. The bundled encoder is the
+stock one: ``docs/encoder-finetune.md`` has the measurements and why.
 
 ``vectors`` (run by ``encoder`` and ``all`` too, and by ``.venv/bin/python scripts/build_model.py vectors``
 alone, no torch needed) stores the bundled examples' vectors so a cold start need not embed them all.
@@ -75,15 +80,16 @@ def build_static() -> None:
     (OUT / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
-def build_encoder() -> None:
-    """Export the transformer with pooling to ONNX, quantise int8 per channel, check it against fp32."""
+def build_encoder(source: Path | None = None, out: Path = OUT, origin: str = SOURCE) -> None:
+    """Export the transformer in ``source`` (default: the stock model) with pooling to ONNX in ``out``,
+    quantise int8 per channel, check it against fp32."""
     import numpy as np
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from tokenizers import Tokenizer
     from transformers import AutoModel
 
-    source = _source_dir()
+    source = source or _source_dir()
     bert = AutoModel.from_pretrained(str(source)).eval()
 
     class Pooled(torch.nn.Module):
@@ -117,10 +123,10 @@ def build_encoder() -> None:
                                             "embedding": {0: "batch"}},
                               opset_version=17, dynamo=False)
             reference = model(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-        quantize_dynamic(str(fp32), str(OUT / "encoder.onnx"), per_channel=True, weight_type=QuantType.QInt8)
+        quantize_dynamic(str(fp32), str(out / "encoder.onnx"), per_channel=True, weight_type=QuantType.QInt8)
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(OUT / "encoder.onnx"), providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(out / "encoder.onnx"), providers=["CPUExecutionProvider"])
     quantised = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
     cosines = (quantised * reference).sum(axis=1)
     print(f"int8 vs fp32 cosine: worst {cosines.min():.4f}, mean {cosines.mean():.4f}")
@@ -128,9 +134,9 @@ def build_encoder() -> None:
         raise SystemExit("the quantised encoder drifted too far from fp32; not writing a checksum for it")
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    tokenizer.save(str(OUT / "encoder-tokenizer.json"))
-    (OUT / "encoder-config.json").write_text(json.dumps({
-        "source_model": SOURCE, "format": "onnx", "quantisation": "int8 dynamic, per channel",
+    tokenizer.save(str(out / "encoder-tokenizer.json"))
+    (out / "encoder-config.json").write_text(json.dumps({
+        "source_model": origin, "format": "onnx", "quantisation": "int8 dynamic, per channel",
         "pooling": "mean, L2-normalised (inside the graph)", "dim": int(reference.shape[1]),
         "max_tokens": ENCODER_MAX_TOKENS, "inputs": ["input_ids", "attention_mask"],
         "int8_vs_fp32_cosine_worst": round(float(cosines.min()), 4),
@@ -138,7 +144,20 @@ def build_encoder() -> None:
     }, indent=2, sort_keys=True) + "\n")
 
 
-def build_example_vectors() -> None:
+def build_finetuned_encoder(out: Path = OUT) -> None:
+    """Fine-tune the stock model on ``knowledge/`` (``scripts/finetune_encoder.py``), then export it."""
+    import torch
+    from finetune_encoder import FinetuneSettings, finetune
+
+    torch.set_num_threads(1)
+    settings = FinetuneSettings()
+    with tempfile.TemporaryDirectory() as tmp:
+        finetune(_source_dir(), Path(tmp), settings=settings)
+        build_encoder(Path(tmp), out, f"{SOURCE}, fine-tuned on knowledge/ by scripts/finetune_encoder.py "
+                                      f"({settings.steps} steps, seed {settings.seed})")
+
+
+def build_example_vectors(out: Path = OUT) -> None:
     """The bundled knowledge base's example vectors (needs only Footnote's own dependencies): a cold start
     then embeds only examples added since. Rerun after editing the bundled examples (``vectors``)."""
     import numpy as np
@@ -149,27 +168,27 @@ def build_example_vectors() -> None:
     from bot.match.encoder import EXAMPLE_VECTORS, example_vectors_key, load_encoder
     from bot.match.normalise import normalise
 
-    write_sums()  # the key names the encoder's checksum; the old vectors stay until the new ones are written
+    write_sums(out)  # the key names the encoder's checksum; the old vectors stay until the new ones are written
     kb, _ = load_knowledge(Config().knowledge_dirs())
     texts = sorted({normalise(t) for c in kb.claims.values() for t in (c.claim, *c.examples, *c.counter_examples)}
                    | {normalise(t) for t in kb.topic.off_topic_examples})
-    vectors = load_encoder.__wrapped__(OUT).embed_many(texts)
-    np.savez_compressed(OUT / EXAMPLE_VECTORS, texts=np.asarray(texts), vectors=vectors.astype(np.float16),
-                        key=np.asarray(example_vectors_key(OUT)))
-    write_sums()
+    vectors = load_encoder.__wrapped__(out).embed_many(texts)
+    np.savez_compressed(out / EXAMPLE_VECTORS, texts=np.asarray(texts), vectors=vectors.astype(np.float16),
+                        key=np.asarray(example_vectors_key(out)))
+    write_sums(out)
 
 
-def write_sums() -> str:
-    """Rewrite ``SHA256SUMS`` for every model file present; returns its text."""
-    names = [n for n in (*STATIC_FILES, *ENCODER_FILES) if (OUT / n).exists()]
-    sums = "".join(f"{hashlib.sha256((OUT / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
-    (OUT / "SHA256SUMS").write_text(sums)
+def write_sums(out: Path = OUT) -> str:
+    """Rewrite ``SHA256SUMS`` in ``out`` for every model file present; returns its text."""
+    names = [n for n in (*STATIC_FILES, *ENCODER_FILES) if (out / n).exists()]
+    sums = "".join(f"{hashlib.sha256((out / n).read_bytes()).hexdigest()}  {n}\n" for n in names)
+    (out / "SHA256SUMS").write_text(sums)
     return sums
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("which", nargs="?", choices=("static", "encoder", "vectors", "all"), default="all")
+    parser.add_argument("which", nargs="?", choices=("static", "encoder", "finetune", "vectors", "all"), default="all")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     OUT.mkdir(exist_ok=True)
@@ -177,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         build_static()
     if args.which in ("encoder", "all"):
         build_encoder()
-    if args.which in ("encoder", "vectors", "all"):
+    if args.which == "finetune":
+        build_finetuned_encoder()
+    if args.which in ("encoder", "finetune", "vectors", "all"):
         build_example_vectors()
     print(write_sums(), end="")
     return 0
