@@ -29,8 +29,8 @@ def _answerable(path: Path, out: Path) -> Path:
 def test_dev_set_precision_and_recall(tmp_path):
     """Precision >= 0.95 and recall >= 0.90 on tests/data/chat_dev.yaml (replies and 🔎 both count).
 
-    Recall was 0.85 before the transformer encoder; measured 0.927 with it (precision 0.975, 652 items,
-    all 45 claims, 2026-11-29).
+    Recall was 0.85 before the transformer encoder; measured 0.946 with it (precision 0.971, 652 items,
+    all 45 claims, suggest bar 0.56, 2026-11-29).
     """
     dev = _answerable(DATA / "chat_dev.yaml", tmp_path / "dev.yaml")
     report = run_eval(dev, Config(database=tmp_path / "db.sqlite3"))
@@ -42,14 +42,15 @@ def test_dev_set_precision_and_recall(tmp_path):
 def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
     """Real prose (the test half of real_dev.yaml) keeps at least the precision and recall measured for it.
 
-    A floor, not the goal: measured 2026-11-29 precision 0.639, recall 0.212 on passages that make their claim
-    on their own (main before this work: 0.725 / 0.116 with its 30 claims, 0.623 / 0.132 with all 45). The
-    target is precision >= 0.95 with recall >= 0.75; the README says where it stands.
+    A floor, not the goal: measured 2026-11-29 (second session) precision 0.670, recall 0.250 on passages that
+    make their claim on their own (English alone 0.674 / 0.481; first session 0.646 / 0.204). The target is
+    precision >= 0.95 with recall >= 0.75; the README says where it stands. The floor leaves room for int8
+    arithmetic differing slightly between processors.
     """
     report = run_eval(DATA / "real_dev.yaml", Config(database=tmp_path / "db.sqlite3"), split="test")
     assert report["n"] >= 400
-    assert report["precision"] >= 0.58, report["errors"][:20]
-    assert report["recall"] >= 0.19, report["errors"][:20]
+    assert report["precision"] >= 0.62, report["errors"][:20]
+    assert report["recall"] >= 0.22, report["errors"][:20]
 
 
 def test_dev_set_shape():
