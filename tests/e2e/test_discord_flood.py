@@ -160,7 +160,10 @@ async def _run_flood(database: Path) -> DiscordFlood:
             guild = fake.add_guild("Flood server")
             channel = guild.channel.id
             claims = [c for c in app.engine.kb.claims.values() if c.auto_reply == "reply"]
-            examples = [text for claim in claims for text in claim.examples]
+            # Claims that open the topic gate: _drained relies on a claim queueing behind every decision before
+            # it, which a message the gate turns away at once (an example with no topic word) does not.
+            examples = [text for claim in claims for text in claim.examples
+                        if app.engine.brain.matcher.gate_level(text) == 2]
             plan = _plan(examples, _near_misses(), random.Random(7))
             people: dict[str, FakeUser] = {}
             bot = await start_bot(app.engine, DiscordConfig(token=fake.token, guild_ids=[guild.id]))
