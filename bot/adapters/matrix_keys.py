@@ -26,6 +26,9 @@ __all__ = ["KeyKeeper"]
 
 log = logging.getLogger(__name__)
 
+#: At most this many events wait for their keys: a room flooded with unreadable events must not grow memory.
+MAX_WAITING = 1000
+
 
 @dataclass
 class _Locked:
@@ -71,6 +74,8 @@ class KeyKeeper:
         """Keep ``event`` until its room key arrives (or ``patience`` runs out)."""
         if event.event_id in self._locked:
             return
+        if len(self._locked) >= MAX_WAITING:  # drop the oldest (dicts keep insertion order)
+            del self._locked[next(iter(self._locked))]
         log.warning("matrix: cannot decrypt %s in %s yet (session %s from %s); waiting up to %.0f s for its key",
                     event.event_id, room_id, event.session_id, event.device_id, self.patience)
         self._locked[event.event_id] = _Locked(room_id, event, self._clock())
