@@ -16,7 +16,8 @@ from bot.config import BUNDLED_KNOWLEDGE, Config, OperatorsConfig
 from bot.messages import Command, Message, Reaction
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest_plugins = ["tests.pgserver.fixtures"]
+#: Fixtures of the real servers the suites start (each only when a test asks for it).
+pytest_plugins = ["tests.pgserver.fixtures", "tests.synapse.fixtures", "tests.fakediscord.fixtures"]
 
 #: The storage backends the storage and engine suites run on (``database`` fixture parameters).
 BACKENDS = ("sqlite", "postgresql")

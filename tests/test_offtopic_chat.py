@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, SHARED
 
-#: ../shared beside the checkout (CI), or beside the folder of worktrees (development).
-LINES = next((d / "offtopic-chat" / "ubuntu-irc-50k.txt" for d in (SHARED, ROOT.parent.parent / "shared")
-              if (d / "offtopic-chat").exists()), SHARED / "offtopic-chat" / "ubuntu-irc-50k.txt")
+from bot.bench import OFFTOPIC as LINES  # ../shared beside the checkout, or beside the folder of worktrees
 
 
 @pytest.mark.skipif(not LINES.exists(), reason="needs ../shared/offtopic-chat (the shared folder)")

@@ -111,12 +111,9 @@ class TopicGate:
         places = {p.casefold() for p in place_terms}
         self._strong = _Terms(t for t in terms if t not in places)
         self._place = _Terms(t for t in terms if t in places)
-        weak_terms = list(weak_terms)
         self._weak = _Terms(weak_terms)
-        # One check says "neither a place nor a weak word" for most chat, as fast as the weak check alone.
-        self._hint = _Terms([*weak_terms, *(t for t in terms if t in places)])
         # The pre-screen: almost all chat holds none of these words, and leaves after one set check.
-        every = (self._strong, self._hint)
+        every = (self._strong, self._place, self._weak)
         self._screen = frozenset().union(*(t.spellings for t in every),
                                          *(_first_words(t.phrase_list) for t in every))
         unspaced = [p for t in every for p in t.phrase_list if _UNSPACED.search(p)]
@@ -130,8 +127,6 @@ class TopicGate:
             return self.NONE
         if self._strong.matches(low, words):
             return self.STRONG
-        if not self._hint.matches(low, words):
-            return self.NONE
         weak = self._weak.matches(low, words)
         if self._place.matches(low, words):
             return self.STRONG if weak else self.WEAK

@@ -47,8 +47,6 @@ FAST_SLACK = 0.35
 #: such chat is not about the topic at all, and the encoder's cost on it is what off-topic throughput pays
 #: (on the 50,001 IRC lines: 57 encoder runs at 0.35, 14 at 0.28; real_dev tune recall 0.289 -> 0.265).
 FAST_SLACK_WEAK = 0.28
-#: Score a segmented message's whole from its segments' vectors (see ``Matcher._embed``).
-WHOLE_FROM_SEGMENTS = True
 #: With the encoder the classifier separates claims from near misses better than cosine does, so it weighs
 #: more (tuned on chat_dev and the tune half of real_dev: same precision, more recall).
 ENCODER_WEIGHTS = Weights(classifier=1.0)
@@ -196,7 +194,7 @@ class Matcher:
         """Vectors for the pieces. With segments, the whole message's vector is their length-weighted mean
         rather than a second, longer encoder pass (nearly the same vector, for half the cost)."""
         embedder = self.scorer.embedder
-        if len(pieces) == 1 or not WHOLE_FROM_SEGMENTS:
+        if len(pieces) == 1:
             return embedder.embed_many([p.text for p in pieces])
         vecs = embedder.embed_many([p.text for p in pieces[1:]])
         weights = np.asarray([word_count(p.text) for p in pieces[1:]], dtype=np.float32)

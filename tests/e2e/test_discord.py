@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.fakediscord` without pythonpath config
 
 from bot.adapters.discord_bot import DiscordAdapter, DiscordLoginError
 from bot.adapters.discord_cli import sync_commands
@@ -30,7 +27,6 @@ from tests.fakediscord import FakeDiscord, WireRequest
 from tests.fakediscord.payloads import MANAGE_GUILD
 from tests.fakediscord.running import DiscordWorld, RunningBot, point_discord_py_at, start_bot
 
-pytest_plugins = ["tests.fakediscord.fixtures"]
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 SINGLE = "single-national-score"

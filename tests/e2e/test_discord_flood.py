@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import random
-import sys
 import time
 import tracemalloc
 from collections import Counter
@@ -32,8 +31,6 @@ from typing import Any
 
 import pytest
 import yaml
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.fakediscord` without pythonpath config
 
 from bot import metrics
 from bot.app import open_app

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.fakediscord` without pythonpath config
 
 from bot.adapters.discord_commands import EXPLAIN_MENU
 from bot.app import App, open_app
@@ -18,7 +15,6 @@ from tests.fakediscord import FakeDiscord
 from tests.fakediscord.payloads import MANAGE_GUILD, SEND_MESSAGES
 from tests.fakediscord.running import DiscordWorld, RunningBot, start_bot
 
-pytest_plugins = ["tests.fakediscord.fixtures"]
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 
 SINGLE = "single-national-score"

@@ -8,7 +8,6 @@ to ignore has been handled too: tests use a later "probe" message instead of sle
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -26,12 +25,7 @@ if TYPE_CHECKING:
     from tests.synapse.matrix_user import MatrixUser, Received
     from tests.synapse.server import SynapseServer
 
-# Make `tests.synapse` importable when pytest is not run as `python -m pytest` from the project root.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
-pytest_plugins = ["tests.synapse.fixtures"]
 pytestmark = pytest.mark.e2e
 
 #: Messages the bundled knowledge base answers with confidence (reply mode).

@@ -6,9 +6,7 @@ import asyncio
 import json
 import logging
 import stat
-import sys
 import urllib.parse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,11 +18,7 @@ if TYPE_CHECKING:
     from tests.synapse.matrix_user import MatrixUser
     from tests.synapse.server import RegisteredUser, SynapseServer
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
-pytest_plugins = ["tests.synapse.fixtures"]
 pytestmark = pytest.mark.e2e
 
 CLAIM = "is it true that every chinese citizen has one national social credit score?"

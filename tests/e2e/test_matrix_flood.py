@@ -41,8 +41,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from nio import MessageDirection, RoomMessagesResponse, RoomSendResponse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `tests.synapse` without pythonpath config
-
 from bot.config import Config, PolicyConfig
 from tests.synapse.fixtures import BotRunner
 from tests.synapse.matrix_user import MatrixUser, Received
@@ -50,7 +48,6 @@ from tests.synapse.matrix_user import MatrixUser, Received
 if TYPE_CHECKING:
     from tests.synapse.server import RegisteredUser, SynapseServer
 
-pytest_plugins = ["tests.synapse.fixtures"]
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 FLOOD_SENDS = 1000

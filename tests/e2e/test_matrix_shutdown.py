@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,11 +10,7 @@ import pytest
 if TYPE_CHECKING:
     from tests.synapse.fixtures import BotRunner
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
-pytest_plugins = ["tests.synapse.fixtures"]
 pytestmark = pytest.mark.e2e
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -12,11 +10,7 @@ if TYPE_CHECKING:
     from tests.synapse.fixtures import BotRunner
     from tests.synapse.matrix_user import MatrixUser
 
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
 
-pytest_plugins = ["tests.synapse.fixtures"]
 pytestmark = pytest.mark.e2e
 
 CLAIM = "is it true that every chinese citizen has one national social credit score?"

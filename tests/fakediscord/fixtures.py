@@ -1,5 +1,5 @@
-"""Pytest fixtures for the fake Discord. Load them with ``pytest_plugins = ["tests.fakediscord.fixtures"]``
-(and import helpers from :mod:`tests.fakediscord.running`, not from here, so pytest can rewrite asserts).
+"""Pytest fixtures for the fake Discord, registered for the whole suite in ``tests/conftest.py`` (import
+helpers from :mod:`tests.fakediscord.running`, not from here, so pytest can rewrite asserts).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""pytest fixtures for Matrix end-to-end tests (load with ``pytest_plugins = ["tests.synapse.fixtures"]``).
+"""pytest fixtures for Matrix end-to-end tests (registered for the whole suite in ``tests/conftest.py``).
 
 * ``synapse_server`` (session): one Synapse on 127.0.0.1, stopped by PID at the end of the session.
 * ``synapse_accounts`` (session): ``bot``, ``alice``, ``bob`` and a server ``admin``; the bot's
