@@ -6,7 +6,7 @@ and ``kb test`` can show the reasoning. Pure: no clock, no I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -67,7 +67,6 @@ class MatchResult:
     runner_up: ClaimScore | None = None
     candidates: tuple[ClaimScore, ...] = ()
     reason: str = ""
-    gate_hits: tuple[str, ...] = field(default=())
     #: The sentence or clause that matched (raw text), when a segment rather than the whole message did.
     segment: str = ""
     #: Which segment (1-based) of how many; 0 when the whole message matched or it was not segmented.
@@ -241,11 +240,8 @@ class Matcher:
         result = best[1]
         if result.tier is not None and result.best is not None and rebuts(text) \
                 and result.best.claim_id not in self._rebuttal_claims:
-            return MatchResult(text=text, on_topic=on_topic, gate_level=level, best=result.best,
-                               runner_up=result.runner_up, candidates=result.candidates,
-                               segment=result.segment, segment_index=result.segment_index,
-                               segment_count=result.segment_count,
-                               reason=f"states {result.best.claim_id} only to rebut it (a myth, not true...)")
+            return replace(result, tier=None,
+                           reason=f"states {result.best.claim_id} only to rebut it (a myth, not true...)")
         return result
 
     def _decide(self, piece: _Piece, text: str, on_topic: bool, level: int, ranked: list[ClaimScore],
