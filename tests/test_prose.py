@@ -95,3 +95,17 @@ def test_an_example_without_any_required_word_is_a_knowledge_error(knowledge_cop
     path.write_text(re.sub(r"(?m)^requires: .*$", 'requires: ["zzz-never"]', path.read_text()))
     with pytest.raises(KnowledgeError, match="could never match"):
         load_knowledge([knowledge_copy])
+
+
+def test_posts_in_other_languages_reach_the_matcher(brain):
+    """The bundled gate knows how German, French, Spanish and Italian write about the topic: compounds such as
+    "Sozialkreditsystems" are on topic, and "la Chine" is a hint alone but on topic with "liste noire"."""
+    gate = brain.matcher.gate
+    assert gate.level("Die Liste ist eine Erweiterung des Sozialkreditsystems.") == TopicGate.STRONG
+    assert gate.level("Le système de crédit social chinois") == TopicGate.STRONG
+    assert gate.level("El sistema de crédito social de China") == TopicGate.STRONG
+    assert gate.level("Il punteggio sociale in Cina") == TopicGate.STRONG
+    assert gate.level("Je pars en Chine la semaine prochaine") == TopicGate.WEAK
+    assert gate.level("En Chine, des millions de personnes sont sur une liste noire") == TopicGate.STRONG
+    assert gate.level("Ich habe heute Pluspunkte beim Chef gesammelt") == TopicGate.WEAK
+    assert gate.level("Wir fahren morgen nach Hamburg") == TopicGate.NONE

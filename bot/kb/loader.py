@@ -247,6 +247,7 @@ def load_knowledge(dirs: list[Path]) -> tuple[KnowledgeBase, LoadReport]:
                     if topic is not None:
                         topic = TopicSettings(
                             gate_terms=[*topic.gate_terms, *loaded.gate_terms],
+                            place_terms=[*topic.place_terms, *loaded.place_terms],
                             weak_terms=[*topic.weak_terms, *loaded.weak_terms],
                             off_topic_examples=[*topic.off_topic_examples, *loaded.off_topic_examples],
                         )

@@ -202,6 +202,10 @@ class TopicSettings(_Strict):
     gate_terms: list[Text] = Field(
         min_length=1, description="Words or phrases that put a message on topic (typos are tolerated)."
     )
+    place_terms: list[Text] = Field(
+        default_factory=list,
+        description="Names of the place or its government (Chine, Peking): alone a hint, with a weak term on topic.",
+    )
     weak_terms: list[Text] = Field(
         default_factory=list,
         description="Words that hint at the topic (score, blacklist): such messages are scored at a stricter bar.",

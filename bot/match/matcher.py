@@ -15,7 +15,7 @@ from ..kb.loader import KnowledgeBase
 from ..kb.models import requires_pattern
 from ..messages import Tier
 from .embed import Embedder
-from .gate import TopicGate
+from .gate import PLACE_TERMS, TopicGate
 from .normalise import MAX_INPUT_CHARS, normalise, tokens, word_count
 from .scorer import ClaimIndex, ClaimScore, Weights
 from .segment import segments
@@ -125,7 +125,8 @@ class Matcher:
                  encoder: Embedder | None = None) -> None:
         self.kb = kb
         self.config = config or MatchConfig()
-        self.gate = TopicGate(kb.topic.gate_terms, kb.topic.weak_terms)
+        places = kb.topic.place_terms
+        self.gate = TopicGate([*kb.topic.gate_terms, *places], kb.topic.weak_terms, PLACE_TERMS | set(places))
         self.index = ClaimIndex(kb, embedder)
         use_encoder = encoder is not None and len(self.index.example_texts) <= ENCODER_MAX_EXAMPLES
         self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS) if use_encoder and encoder is not None
