@@ -45,6 +45,17 @@ def test_rebuttal_phrases_are_recognised_and_questions_are_not():
     assert not rebuts("the blacklist is real and millions are on it")
 
 
+def test_rebuttals_in_other_languages_are_recognised():
+    """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
+    assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")
+    assert rebuts("la note unique pour chaque citoyen chinois est un mythe")
+    assert rebuts("le crédit social n'existe pas sous cette forme")
+    assert rebuts("que china puntúa a todos es un mito")
+    assert rebuts("secondo un'errata idea la cina gestirebbe un punteggio unico")
+    assert not rebuts("in china gibt es schwarze listen für schuldner")
+    assert not rebuts("la chine note ses citoyens")
+
+
 def test_china_alone_is_weak_and_china_with_score_is_strong():
     """A place word alone is a weak hint; with 'score' or 'blacklist' it puts a message on topic."""
     gate = TopicGate(["social credit", "china", "beijing"], ["score", "blacklist"])

@@ -12,6 +12,16 @@ import re
 
 __all__ = ["rebuts", "REBUTTAL"]
 
+#: The same in the other languages the gate knows (German, French, Spanish, Italian, Portuguese): myth,
+#: does not exist, is false, misunderstood, exaggerated, fake news.
+_OTHER_LANGUAGES = (
+    r"mythos|mythen|gibt es (?:so )?nicht|existiert (?:so )?nicht|stimmt (?:so )?nicht|irreführend|"
+    r"fälschlich\w*|irrtum|übertrieben|falschmeldung\w*|fehlinformation\w*|kein einheitliche\w*|"
+    r"keinen einheitlichen|mythes?|n(?:'| )?existe pas|idées? reçues?|fantasme\w*|exagér\w*|infox|désinformation|"
+    r"pas (?:de|une) (?:note|système) unique|mitos?|miti|no existe|não existe|non esiste|exagerad\w*|"
+    r"esagerat\w*|bulos?|bufal\w*|desinformación|desinformação|disinformazione|errat[ao] idea|idea errónea|"
+    r"leggend\w*|leyenda urbana|lenda urbana"
+)
 _NT = r"n(?:'| )?t"  # "isn't", "isnt", and "isn t" (a curly apostrophe is removed by normalising)
 _S = r"(?:'| )?s"
 REBUTTAL = re.compile(
@@ -20,7 +30,8 @@ REBUTTAL = re.compile(
     rf"(?:is{_NT}|is not|are{_NT}|are not) (?:really |even |actually )?(?:real|a thing|how it works)|"
     rf"misreport\w*|misunderst\w*|overblown|overhyped|exaggerat\w*|fake news|not actually|"
     rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction|"
-    rf"(?:is{_NT}|is not|are{_NT}|are not) (?:a |one )?(?:single|unified)|there(?: is|{_S}) no (?:single|unified|such))\b"
+    rf"(?:is{_NT}|is not|are{_NT}|are not) (?:a |one )?(?:single|unified)|there(?: is|{_S}) no (?:single|unified|such)|"
+    + _OTHER_LANGUAGES + r")\b"
 )
 
 
