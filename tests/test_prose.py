@@ -54,6 +54,13 @@ def test_rebuttals_in_other_languages_are_recognised():
     assert rebuts("secondo un'errata idea la cina gestirebbe un punteggio unico")
     assert not rebuts("in china gibt es schwarze listen für schuldner")
     assert not rebuts("la chine note ses citoyens")
+    assert rebuts("所谓全国统一的社会信用评分并不存在")
+
+
+def test_chinese_posts_split_into_their_sentences():
+    """Chinese needs no space after a full stop, and its sentences are long enough to stand alone."""
+    text = "中国的社会信用体系并不是一个统一的全国评分。各地的试点差别很大，很多城市早已停止打分。失信被执行人名单由法院管理。"
+    assert len(segments(text)) == 3
 
 
 def test_china_alone_is_weak_and_china_with_score_is_strong():

@@ -17,12 +17,22 @@ MIN_SEGMENT_WORDS = 6
 #: A message yields at most this many segments (the longest pieces are merged first): bounds the encoder cost.
 MAX_SEGMENTS = 6
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+|\n+|;\s+|\s+[-–—]{1,2}\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|(?<=[。！？；])[”’」』）]*\s*|\n+|;\s+|\s+[-–—]{1,2}\s+")
 _CLAUSE = re.compile(r",?\s+(?=(?:but|however|although|though|whereas|yet)\s)", re.I)
 #: Abbreviations whose full stop does not end a sentence.
 _ABBREV = re.compile(r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|u\.s|u\.k|no|approx|jan|feb|mar|apr|"
                      r"jun|jul|aug|sep|sept|oct|nov|dec)|\b[a-z])\.$", re.I)
 _WORD = re.compile(r"\w+")
+#: Chinese is written without spaces: there, two characters count as a word.
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _words(text: str) -> int:
+    """How many words ``text`` holds (for Chinese, characters / 2)."""
+    han = len(_HAN.findall(text))
+    if not han:
+        return len(_WORD.findall(text))
+    return len(_WORD.findall(_HAN.sub(" ", text))) + han // 2
 
 
 def _sentences(text: str) -> list[str]:
@@ -41,9 +51,9 @@ def _sentences(text: str) -> list[str]:
 def _glue(pieces: list[str]) -> list[str]:
     out: list[str] = []
     for piece in pieces:
-        if out and len(_WORD.findall(piece)) < MIN_SEGMENT_WORDS:
+        if out and _words(piece) < MIN_SEGMENT_WORDS:
             out[-1] = f"{out[-1]} {piece}"
-        elif out and len(_WORD.findall(out[-1])) < MIN_SEGMENT_WORDS:
+        elif out and _words(out[-1]) < MIN_SEGMENT_WORDS:
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -54,7 +64,7 @@ def segments(text: str) -> list[str]:
     """The sentences and clauses of raw ``text`` (at least one word each); one item for a single sentence."""
     pieces: list[str] = []
     for sentence in _sentences(text):
-        clauses = _CLAUSE.split(sentence) if len(_WORD.findall(sentence)) > 12 else [sentence]
+        clauses = _CLAUSE.split(sentence) if _words(sentence) > 12 else [sentence]
         pieces.extend(c.strip() for c in clauses if c.strip())
     pieces = _glue([p for p in pieces if _WORD.search(p)])
     while len(pieces) > MAX_SEGMENTS:  # merge the shortest adjacent pair

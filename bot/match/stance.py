@@ -35,6 +35,10 @@ REBUTTAL = re.compile(
 )
 
 
+#: Chinese has no spaces, so no word boundaries: rumour, misunderstanding, does not exist, myth, exaggerated.
+_HAN_REBUTTAL = re.compile("谣言|謠言|误解|誤解|误读|不存在|神话|神話|夸大|誇大|并非|並非|不实|不實")
+
+
 def rebuts(text: str) -> bool:
     """True when normalised ``text`` contains a rebuttal phrase."""
-    return REBUTTAL.search(text) is not None
+    return REBUTTAL.search(text) is not None or (not text.isascii() and _HAN_REBUTTAL.search(text) is not None)
