@@ -16,6 +16,7 @@ from ..kb.models import requires_pattern
 from ..messages import Tier
 from .embed import Embedder
 from .gate import PLACE_TERMS, TopicGate
+from .language import is_english
 from .normalise import MAX_INPUT_CHARS, normalise, tokens, word_count
 from .scorer import ClaimIndex, ClaimScore, Weights
 from .segment import segments
@@ -131,6 +132,14 @@ class Matcher:
         use_encoder = encoder is not None and len(self.index.example_texts) <= ENCODER_MAX_EXAMPLES
         self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS) if use_encoder and encoder is not None
                        else self.index)
+        # Examples in other languages would move every English score (see language.py): English messages
+        # are scored against the English examples alone, other messages against all of them.
+        self._all = (self.index, self.scorer)
+        self._english = self._all
+        if any(not is_english(t) for c in kb.claims.values() for t in (*c.examples, *c.counter_examples)):
+            static = ClaimIndex(kb, embedder, keep=is_english)
+            self._english = (static, ClaimIndex(kb, encoder, ENCODER_WEIGHTS, keep=is_english)
+                             if self.uses_encoder and encoder is not None else static)
         self._requires = [(i, requires_pattern(c.requires))
                           for i, c in enumerate(kb.claims[cid] for cid in self.index.claim_ids) if c.requires]
         self._rebuttal_claims = frozenset(
@@ -177,12 +186,13 @@ class Matcher:
         out[missing] = True
         return out
 
-    def _quick_check(self, pieces: list[_Piece], excluded: np.ndarray | None) -> list[ClaimScore] | None:
+    def _quick_check(self, index: ClaimIndex, pieces: list[_Piece],
+                     excluded: np.ndarray | None) -> list[ClaimScore] | None:
         """The static vectors' ranking when no piece comes within ``FAST_SLACK`` of its bar (the encoder is not
         worth running: chat in an on-topic channel, near misses); None when the encoder should decide."""
         first: list[ClaimScore] = []
         for piece in pieces:
-            ranked = self.index.score(piece.text, top=3, excluded=excluded)
+            ranked = index.score(piece.text, top=3, excluded=excluded)
             first = first or ranked
             bar = self.config.suggest + piece.extra + _level_extra(piece.level)
             slack = FAST_SLACK if piece.level == TopicGate.STRONG else FAST_SLACK_WEAK
@@ -222,8 +232,9 @@ class Matcher:
                                reason="too few words to make a claim")
         pieces = self._pieces(raw_text, text, level)
         excluded = self._excluded(raw_text)
+        index, scorer = self._english if is_english(text) else self._all
         if self.uses_encoder:
-            quick = self._quick_check(pieces, excluded)
+            quick = self._quick_check(index, pieces, excluded)
             if quick is not None:
                 return MatchResult(text=text, on_topic=on_topic, gate_level=level, best=quick[0] if quick else None,
                                    candidates=tuple(quick), reason="far below the bar on the fast static check")
@@ -231,7 +242,7 @@ class Matcher:
         count = max(p.index for p in pieces)
         best: tuple[float, MatchResult] | None = None
         for piece, vec in zip(pieces, vecs, strict=True):
-            ranked = self.scorer.score(piece.text, top=3, vec=vec, excluded=excluded)
+            ranked = scorer.score(piece.text, top=3, vec=vec, excluded=excluded)
             decided = self._decide(piece, text, on_topic, level, ranked, count)
             if decided is None:
                 return MatchResult(text=text, on_topic=on_topic, gate_level=level, reason="no claims to match")

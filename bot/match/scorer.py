@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,8 +105,12 @@ def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarra
 class ClaimIndex:
     """Examples of every entry (claims and topics), indexed for lexical, semantic and classifier scoring."""
 
-    def __init__(self, kb: KnowledgeBase, embedder: Embedder, weights: Weights | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, embedder: Embedder, weights: Weights | None = None,
+                 keep: Callable[[str], bool] | None = None) -> None:
+        """``keep``: when given, only the examples and counter-examples it accepts are indexed (the matcher's
+        English index); a claim's own statement is always kept."""
         self.weights = weights or Weights()
+        self._keep = keep or (lambda text: True)
         self.embedder = embedder
         claims = list(kb.claims.values())  # topics too: /source searches them; score() masks them otherwise
         self.claim_ids: list[str] = [c.id for c in claims]
@@ -114,7 +119,7 @@ class ClaimIndex:
         texts: list[str] = []
         owner: list[int] = []
         for ci, claim in enumerate(claims):
-            for text in (claim.claim, *claim.examples):
+            for text in (claim.claim, *filter(self._keep, claim.examples)):
                 texts.append(text)
                 owner.append(ci)
         self.example_texts = texts
@@ -148,11 +153,11 @@ class ClaimIndex:
         counter_texts: list[str] = []
         counter_owner: list[int] = []
         for ci, claim in enumerate(claims):
-            for text in claim.counter_examples:
+            for text in filter(self._keep, claim.counter_examples):
                 counter_texts.append(text)
                 counter_owner.append(ci)
         own = len(counter_texts)
-        counter_texts.extend(kb.topic.off_topic_examples)
+        counter_texts.extend(filter(self._keep, kb.topic.off_topic_examples))
         counter_owner.extend([-1] * (len(counter_texts) - own))
         self.counter_texts = counter_texts
         self.counter_owner = np.asarray(counter_owner, dtype=np.int64)
