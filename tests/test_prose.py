@@ -127,3 +127,20 @@ def test_posts_in_other_languages_reach_the_matcher(brain):
     assert gate.level("En Chine, des millions de personnes sont sur une liste noire") == TopicGate.STRONG
     assert gate.level("Ich habe heute Pluspunkte beim Chef gesammelt") == TopicGate.WEAK
     assert gate.level("Wir fahren morgen nach Hamburg") == TopicGate.NONE
+
+
+def test_chinese_text_is_read_in_character_pairs():
+    """A Chinese sentence has many words, not one: it is not 'too short', and shares pairs with examples."""
+    from bot.match.normalise import tokens, word_count
+    text = "中国的社会信用体系并不是一个统一的全国评分"
+    assert word_count(text) == 10
+    assert "信用" in tokens(text) and "体系" in tokens(text)
+    assert tokens("the social credit scores") == ["social", "credit", "score"]
+
+
+def test_a_chinese_requires_word_is_found_inside_running_text():
+    """Chinese has no spaces, so a required Chinese term needs no word start."""
+    from bot.kb.models import requires_pattern
+    pattern = requires_pattern(["社会信用", "scor"])
+    assert pattern.search("数字人民币会变成中国社会信用的工具")
+    assert pattern.search("your scores") and not pattern.search("underscore")

@@ -115,9 +115,14 @@ class Source(_Strict):
         return self.date[:4] if self.date[:4].isdigit() else ""
 
 
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 def requires_pattern(terms: list[str]) -> re.Pattern[str]:
-    """What a claim's ``requires`` list matches in casefolded text: any term, at the start of a word."""
-    return re.compile("|".join(rf"\b{re.escape(t.casefold())}" for t in terms))
+    """What a claim's ``requires`` list matches in casefolded text: any term, at the start of a word
+    (anywhere, for a Chinese term)."""
+    # A Chinese term has no word boundary in front of it: "中国社会信用" holds 社会信用.
+    return re.compile("|".join(("" if _CJK.match(t) else r"\b") + re.escape(t.casefold()) for t in terms))
 
 
 class Claim(_Strict):

@@ -29,6 +29,8 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180
 _NOT_WORD = re.compile(r"[^\w\s'+\-]+")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 def normalise(text: str) -> str:
@@ -81,11 +83,33 @@ STOPWORDS = frozenset(
 )
 
 
+def _han_pairs(word: str) -> list[str]:
+    """A run of Chinese characters as its overlapping character pairs ("社会信用" -> 社会, 会信, 信用): Chinese
+    is written without spaces, and pairs are the usual stand-in for its words."""
+    if len(word) < 2:
+        return [word]
+    return [word[i:i + 2] for i in range(len(word) - 1)]
+
+
 def tokens(text: str) -> list[str]:
-    """Content words of normalised ``text``, stemmed, stopwords removed."""
-    return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS]
+    """Content words of normalised ``text``, stemmed, stopwords removed; Chinese as character pairs."""
+    if text.isascii() or not _HAN.search(text):
+        return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS]
+    out: list[str] = []
+    for w in _WORD.findall(_HAN_RUN.sub(r" \g<0> ", text)):
+        if _HAN.match(w):
+            out.extend(_han_pairs(w))
+        elif w not in STOPWORDS:
+            out.append(stem(w))
+    return out
 
 
 def word_count(text: str) -> int:
-    """How many words a normalised text has (for the short-message rule)."""
-    return len(_WORD.findall(text))
+    """How many words a text has (for the short-message rule and segmenting); Chinese counts a word for two
+    characters."""
+    if text.isascii():
+        return len(_WORD.findall(text))
+    han = len(_HAN.findall(text))
+    if not han:
+        return len(_WORD.findall(text))
+    return len(_WORD.findall(_HAN.sub(" ", text))) + han // 2

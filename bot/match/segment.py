@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from .normalise import word_count
+
 __all__ = ["segments", "MIN_SEGMENT_WORDS", "MAX_SEGMENTS"]
 
 #: A piece with fewer words is joined to the one before it (or after it, at the start).
@@ -23,18 +25,6 @@ _CLAUSE = re.compile(r",?\s+(?=(?:but|however|although|though|whereas|yet)\s)", 
 _ABBREV = re.compile(r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|u\.s|u\.k|no|approx|jan|feb|mar|apr|"
                      r"jun|jul|aug|sep|sept|oct|nov|dec)|\b[a-z])\.$", re.I)
 _WORD = re.compile(r"\w+")
-#: Chinese is written without spaces: there, two characters count as a word.
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
-def _words(text: str) -> int:
-    """How many words ``text`` holds (for Chinese, characters / 2)."""
-    han = len(_HAN.findall(text))
-    if not han:
-        return len(_WORD.findall(text))
-    return len(_WORD.findall(_HAN.sub(" ", text))) + han // 2
-
-
 def _sentences(text: str) -> list[str]:
     pieces: list[str] = []
     start = 0
@@ -51,9 +41,9 @@ def _sentences(text: str) -> list[str]:
 def _glue(pieces: list[str]) -> list[str]:
     out: list[str] = []
     for piece in pieces:
-        if out and _words(piece) < MIN_SEGMENT_WORDS:
+        if out and word_count(piece) < MIN_SEGMENT_WORDS:
             out[-1] = f"{out[-1]} {piece}"
-        elif out and _words(out[-1]) < MIN_SEGMENT_WORDS:
+        elif out and word_count(out[-1]) < MIN_SEGMENT_WORDS:
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -64,7 +54,7 @@ def segments(text: str) -> list[str]:
     """The sentences and clauses of raw ``text`` (at least one word each); one item for a single sentence."""
     pieces: list[str] = []
     for sentence in _sentences(text):
-        clauses = _CLAUSE.split(sentence) if _words(sentence) > 12 else [sentence]
+        clauses = _CLAUSE.split(sentence) if word_count(sentence) > 12 else [sentence]
         pieces.extend(c.strip() for c in clauses if c.strip())
     pieces = _glue([p for p in pieces if _WORD.search(p)])
     while len(pieces) > MAX_SEGMENTS:  # merge the shortest adjacent pair
