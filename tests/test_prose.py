@@ -8,7 +8,9 @@ import pytest
 
 from bot.errors import KnowledgeError
 from bot.kb.loader import load_knowledge
+from bot.kb.models import requires_pattern
 from bot.match.gate import TopicGate
+from bot.match.normalise import tokens, word_count
 from bot.match.segment import MAX_SEGMENTS, segments
 from bot.match.stance import rebuts
 
@@ -131,7 +133,6 @@ def test_posts_in_other_languages_reach_the_matcher(brain):
 
 def test_chinese_text_is_read_in_character_pairs():
     """A Chinese sentence has many words, not one: it is not 'too short', and shares pairs with examples."""
-    from bot.match.normalise import tokens, word_count
     text = "中国的社会信用体系并不是一个统一的全国评分"
     assert word_count(text) == 10
     assert "信用" in tokens(text) and "体系" in tokens(text)
@@ -140,7 +141,6 @@ def test_chinese_text_is_read_in_character_pairs():
 
 def test_a_chinese_requires_word_is_found_inside_running_text():
     """Chinese has no spaces, so a required Chinese term needs no word start."""
-    from bot.kb.models import requires_pattern
     pattern = requires_pattern(["社会信用", "scor"])
     assert pattern.search("数字人民币会变成中国社会信用的工具")
     assert pattern.search("your scores") and not pattern.search("underscore")
