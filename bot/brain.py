@@ -33,7 +33,7 @@ class Brain:
         return self.search.find(query, fallback=self._by_meaning)
 
     def _by_meaning(self, query: str) -> str | None:
-        ranked = self.matcher.index.score(normalise(query), top=1, topics=True)
+        ranked = self.matcher.static_index(query).score(normalise(query), top=1, topics=True)
         return ranked[0].claim_id if ranked and ranked[0].combined >= _FIND_BAR else None
 
 

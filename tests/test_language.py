@@ -5,6 +5,8 @@ from __future__ import annotations
 from bot.brain import build_brain
 from bot.config import MatchConfig
 from bot.match.language import is_english
+from bot.match.normalise import normalise, word_pieces
+from bot.messages import Tier
 
 
 def test_english_chat_and_prose_are_english():
@@ -46,3 +48,21 @@ def test_examples_in_another_language_do_not_move_any_english_score(knowledge_co
         assert _scores(after, line) == _scores(before, line)
     assert before.matcher.match(german).claim_id != "travel-bans-low-score"
     assert after.matcher.match(german).claim_id == "travel-bans-low-score"
+
+
+def test_a_claim_in_another_language_gets_a_quiet_suggestion_not_a_reply(brain):
+    """The encoder reads English only, so a German match is offered as 🔎, never posted as a full reply."""
+    result = brain.matcher.match("Millionen Chinesen dürfen wegen ihres schlechten Sozialkredits keine Flugtickets "
+                                 "und keine Zugtickets kaufen.")
+    assert result.claim_id == "travel-bans-low-score"
+    assert result.tier == Tier.SUGGEST and "not English" in result.reason
+    english = brain.matcher.match("in china if your social credit is too low you can't buy a plane ticket")
+    assert english.tier == Tier.CONFIDENT
+
+
+def test_other_languages_are_matched_on_pieces_of_long_words():
+    """'Sozialkreditsystems' and 'Sozialkredit-Scores' share pieces, where whole words differ."""
+    a = set(word_pieces(normalise("die Erweiterung des Sozialkreditsystems")))
+    b = set(word_pieces(normalise("wegen ihres Sozialkredit-Scores")))
+    assert {"sozia", "kredi"} <= a & b
+    assert word_pieces("social credit") == ["social", "credit"]

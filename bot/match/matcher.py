@@ -17,7 +17,7 @@ from ..messages import Tier
 from .embed import Embedder
 from .gate import PLACE_TERMS, TopicGate
 from .language import is_english
-from .normalise import MAX_INPUT_CHARS, normalise, tokens, word_count
+from .normalise import MAX_INPUT_CHARS, normalise, tokens, word_count, word_pieces
 from .scorer import ClaimIndex, ClaimScore, Weights
 from .segment import segments
 from .stance import rebuts
@@ -133,13 +133,17 @@ class Matcher:
         self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS) if use_encoder and encoder is not None
                        else self.index)
         # Examples in other languages would move every English score (see language.py): English messages
-        # are scored against the English examples alone, other messages against all of them.
-        self._all = (self.index, self.scorer)
-        self._english = self._all
+        # are scored against the English examples alone (the two indexes above); other messages against all
+        # examples, counting pieces of long words as well as whole words.
+        self._english = self._all = (self.index, self.scorer)
         if any(not is_english(t) for c in kb.claims.values() for t in (*c.examples, *c.counter_examples)):
-            static = ClaimIndex(kb, embedder, keep=is_english)
-            self._english = (static, ClaimIndex(kb, encoder, ENCODER_WEIGHTS, keep=is_english)
-                             if self.uses_encoder and encoder is not None else static)
+            self.index = ClaimIndex(kb, embedder, keep=is_english)
+            self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS, keep=is_english)
+                           if use_encoder and encoder is not None else self.index)
+            self._english = (self.index, self.scorer)
+            static = ClaimIndex(kb, embedder, terms=word_pieces)
+            self._all = (static, ClaimIndex(kb, encoder, ENCODER_WEIGHTS, terms=word_pieces)
+                         if use_encoder and encoder is not None else static)
         self._requires = [(i, requires_pattern(c.requires))
                           for i, c in enumerate(kb.claims[cid] for cid in self.index.claim_ids) if c.requires]
         self._rebuttal_claims = frozenset(
@@ -150,6 +154,10 @@ class Matcher:
     def uses_encoder(self) -> bool:
         """True when messages are scored with the transformer encoder."""
         return self.scorer is not self.index
+
+    def static_index(self, text: str) -> ClaimIndex:
+        """The static-vector index for ``text``: English examples for English, all examples otherwise."""
+        return (self._english if is_english(text) else self._all)[0]
 
     def gate_level(self, raw_text: str) -> int:
         """The fast gate on raw text (microseconds): 2 on topic, 1 a weak hint, 0 off topic."""
@@ -232,7 +240,8 @@ class Matcher:
                                reason="too few words to make a claim")
         pieces = self._pieces(raw_text, text, level)
         excluded = self._excluded(raw_text)
-        index, scorer = self._english if is_english(text) else self._all
+        english = is_english(text)
+        index, scorer = self._english if english else self._all
         if self.uses_encoder:
             quick = self._quick_check(index, pieces, excluded)
             if quick is not None:
@@ -254,6 +263,10 @@ class Matcher:
                 and result.best.claim_id not in self._rebuttal_claims:
             return replace(result, tier=None,
                            reason=f"states {result.best.claim_id} only to rebut it (a myth, not true...)")
+        if result.tier == Tier.CONFIDENT and not english:
+            # The encoder reads English only; elsewhere a match rests on shared words, and an English reply in
+            # a German channel is loud: a quiet 🔎 that a reader can open is the most it earns.
+            return replace(result, tier=Tier.SUGGEST, reason=f"suggest only: not English; {result.reason}")
         return result
 
     def _decide(self, piece: _Piece, text: str, on_topic: bool, level: int, ranked: list[ClaimScore],

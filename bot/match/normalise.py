@@ -10,7 +10,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "normalise", "tokens", "stem", "word_count"]
+__all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "normalise", "tokens", "stem", "word_count", "word_pieces"]
 
 #: Raw text beyond this is ignored before anything else runs (a 1 MB message costs the same as 4 kB).
 MAX_INPUT_CHARS = 4000
@@ -102,6 +102,21 @@ def tokens(text: str) -> list[str]:
         elif w not in STOPWORDS:
             out.append(stem(w))
     return out
+
+
+#: Pieces of this many letters are cut from words of at least ``_PIECE_FROM`` letters by ``word_pieces``.
+_PIECE = 5
+_PIECE_FROM = 7
+
+
+def word_pieces(text: str) -> list[str]:
+    """``tokens`` plus the overlapping five-letter pieces of long words. In German or French a claim and an
+    example often share no whole word ("Sozialkreditsystems", "Sozialkredit-Scores") but share pieces of them;
+    the English encoder cannot make up for that in those languages, so their lexical score counts pieces."""
+    words = tokens(text)
+    pieces = [w[i:i + _PIECE] for w in words if len(w) >= _PIECE_FROM and w.isalpha()
+              for i in range(len(w) - _PIECE + 1)]
+    return words + pieces
 
 
 def word_count(text: str) -> int:

@@ -106,11 +106,13 @@ class ClaimIndex:
     """Examples of every entry (claims and topics), indexed for lexical, semantic and classifier scoring."""
 
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, weights: Weights | None = None,
-                 keep: Callable[[str], bool] | None = None) -> None:
+                 keep: Callable[[str], bool] | None = None,
+                 terms: Callable[[str], list[str]] = tokens) -> None:
         """``keep``: when given, only the examples and counter-examples it accepts are indexed (the matcher's
-        English index); a claim's own statement is always kept."""
+        English index); a claim's own statement is always kept. ``terms``: what the lexical score counts."""
         self.weights = weights or Weights()
         self._keep = keep or (lambda text: True)
+        self._terms = terms
         self.embedder = embedder
         claims = list(kb.claims.values())  # topics too: /source searches them; score() masks them otherwise
         self.claim_ids: list[str] = [c.id for c in claims]
@@ -126,7 +128,7 @@ class ClaimIndex:
         self.example_owner = np.asarray(owner, dtype=np.int64)
         self.claim_start = np.searchsorted(self.example_owner, np.arange(len(claims)))
         cleaned = [normalise(t) for t in texts]
-        self._build_lexical([tokens(t) for t in cleaned])
+        self._build_lexical([terms(t) for t in cleaned])
         raw = embedder.embed_many(cleaned) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
         # Every example shares the topic ("social credit", "china"); removing that common direction makes
         # cosine measure what is specific to a claim rather than that a message is on topic at all.
@@ -261,7 +263,7 @@ class ClaimIndex:
             return []
         w = self.weights
         qvec = self._center(self.embedder.embed(text) if vec is None else vec)
-        lex = self._lexical(tokens(text), len(self.example_texts) + 1)
+        lex = self._lexical(self._terms(text), len(self.example_texts) + 1)
         clf = self._classify(qvec)
         cand = self._candidates(lex, clf)
         pruned = len(cand) < len(self.claim_ids)
