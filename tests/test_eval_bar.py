@@ -42,15 +42,16 @@ def test_dev_set_precision_and_recall(tmp_path):
 def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
     """Real prose (the test half of real_dev.yaml) keeps at least the precision and recall measured for it.
 
-    A floor, not the goal: measured 2026-11-29 (second session) precision 0.670, recall 0.250 on passages that
-    make their claim on their own (English alone 0.674 / 0.481; first session 0.646 / 0.204). The target is
+    A floor, not the goal: measured 2026-11-29 (third session) precision 0.672, recall 0.300 on passages that
+    make their claim on their own (English alone 0.670 / 0.473; second session 0.670 / 0.250, first session
+    0.646 / 0.204). The target is
     precision >= 0.95 with recall >= 0.75; the README says where it stands. The floor leaves room for int8
     arithmetic differing slightly between processors.
     """
     report = run_eval(DATA / "real_dev.yaml", Config(database=tmp_path / "db.sqlite3"), split="test")
     assert report["n"] >= 400
     assert report["precision"] >= 0.62, report["errors"][:20]
-    assert report["recall"] >= 0.22, report["errors"][:20]
+    assert report["recall"] >= 0.27, report["errors"][:20]
 
 
 def test_dev_set_shape():
