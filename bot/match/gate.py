@@ -11,6 +11,8 @@ import re
 import string
 from collections.abc import Iterable
 
+from .normalise import UNSPACED
+
 __all__ = ["TopicGate", "PLACE_TERMS"]
 
 #: Gate terms that name a place or its government rather than the topic. On real text "China" alone is weak
@@ -24,8 +26,6 @@ _LETTERS = string.ascii_lowercase
 #: Words shorter than this must be spelt exactly ("ccp" within one edit of "cap" would be noise).
 _TYPO_MIN_LEN = 7
 _ARTICLES = frozenset({"the", "a", "an"})
-#: Scripts written without spaces between words (Chinese, Japanese): their terms are matched as phrases.
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _one_edit(word: str) -> set[str]:
@@ -44,7 +44,7 @@ def _is_word(term: str) -> bool:
     Chinese ("社会信用") is written without spaces, so a Chinese term is matched inside the text, as a phrase.
     """
     parts = _WORD.findall(term)
-    return len(parts) == 1 and parts[0] == term and not _UNSPACED.search(term)
+    return len(parts) == 1 and parts[0] == term and not UNSPACED.search(term)
 
 
 class _Terms:
@@ -88,7 +88,7 @@ def _first_words(phrases: Iterable[str]) -> frozenset[str]:
     keys = set()
     for phrase in phrases:
         words = _WORD.findall(phrase)
-        if words and not _UNSPACED.search(phrase):
+        if words and not UNSPACED.search(phrase):
             keys.add(words[1] if words[0] in _ARTICLES and len(words) > 1 else words[0])
     return frozenset(keys)
 
@@ -116,7 +116,7 @@ class TopicGate:
         every = (self._strong, self._place, self._weak)
         self._screen = frozenset().union(*(t.spellings for t in every),
                                          *(_first_words(t.phrase_list) for t in every))
-        unspaced = [p for t in every for p in t.phrase_list if _UNSPACED.search(p)]
+        unspaced = [p for t in every for p in t.phrase_list if UNSPACED.search(p)]
         self._unspaced = re.compile("|".join(map(re.escape, unspaced))) if unspaced else None
 
     def level(self, text: str) -> int:

@@ -3,19 +3,20 @@
 The encoder reads English only: in German, French or Chinese it matches by shared words and word pieces. Mixed
 into one index, other-language examples move every English score (they shift the mean that centring removes,
 the classifier's classes and the BM25 weights), so the matcher keeps an English index and an index of every
-example, and sends each message to one of them by this guess. Function words ("the", "und", "les") and accented letters decide;
-Chinese characters outnumbering Latin words three to one make a text Chinese; a text with neither counts as English (chat
-lines such as "social credit -1000 lol").
+example, and sends each message to one of them by this guess. Function words ("the", "und", "les") and
+accented letters decide; Chinese characters outnumbering Latin words three to one make a text Chinese; a
+text with neither counts as English (chat lines such as "social credit -1000 lol").
 """
 
 from __future__ import annotations
 
 import re
 
+from .normalise import UNSPACED
+
 __all__ = ["is_english"]
 
 _LATIN_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")  # "e-CNY" is one word, not Italian "e"
-_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _ENGLISH = frozenset(
     "the of and to is that it for are be was with on as by this they have not you people their from or can "
     "if what but has an at its were been would will your who which we he she my me just about all there than "
@@ -43,8 +44,8 @@ _ACCENTED = re.compile(r"[äöüßéèêëàâçñãõíóúìòùœ]")
 def is_english(text: str) -> bool:
     """True unless ``text`` looks written in another language (more of its function words, or mostly Chinese)."""
     low = text.casefold()
-    words = _LATIN_WORD.findall(_HAN.sub(" ", low))
-    han = len(_HAN.findall(low))
+    words = _LATIN_WORD.findall(UNSPACED.sub(" ", low))
+    han = len(UNSPACED.findall(low))
     if han >= 4 and han > 3 * len(words):
         return False
     english = sum(w in _ENGLISH for w in words)

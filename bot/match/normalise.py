@@ -10,7 +10,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "normalise", "tokens", "stem", "word_count", "word_pieces"]
+__all__ = ["MAX_INPUT_CHARS", "MAX_TEXT_CHARS", "UNSPACED", "normalise", "tokens", "stem", "word_count",
+           "word_pieces"]
 
 #: Raw text beyond this is ignored before anything else runs (a 1 MB message costs the same as 4 kB).
 MAX_INPUT_CHARS = 4000
@@ -29,8 +30,10 @@ _INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180
 _NOT_WORD = re.compile(r"[^\w\s'+\-]+")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_UNSPACED_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+#: A character of a script written without spaces between words (Chinese, Japanese).
+UNSPACED = re.compile(f"[{_UNSPACED_CHARS}]")
+_UNSPACED_RUN = re.compile(f"[{_UNSPACED_CHARS}]+")
 
 
 def normalise(text: str) -> str:
@@ -93,11 +96,11 @@ def _han_pairs(word: str) -> list[str]:
 
 def tokens(text: str) -> list[str]:
     """Content words of normalised ``text``, stemmed, stopwords removed; Chinese as character pairs."""
-    if text.isascii() or not _HAN.search(text):
+    if text.isascii() or not UNSPACED.search(text):
         return [stem(w) for w in _WORD.findall(text) if w not in STOPWORDS]
     out: list[str] = []
-    for w in _WORD.findall(_HAN_RUN.sub(r" \g<0> ", text)):
-        if _HAN.match(w):
+    for w in _WORD.findall(_UNSPACED_RUN.sub(r" \g<0> ", text)):
+        if UNSPACED.match(w):
             out.extend(_han_pairs(w))
         elif w not in STOPWORDS:
             out.append(stem(w))
@@ -124,7 +127,7 @@ def word_count(text: str) -> int:
     characters."""
     if text.isascii():
         return len(_WORD.findall(text))
-    han = len(_HAN.findall(text))
+    han = len(UNSPACED.findall(text))
     if not han:
         return len(_WORD.findall(text))
-    return len(_WORD.findall(_HAN.sub(" ", text))) + han // 2
+    return len(_WORD.findall(UNSPACED.sub(" ", text))) + han // 2
