@@ -7,6 +7,7 @@ and ``kb test`` can show the reasoning. Pure: no clock, no I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -128,27 +129,32 @@ class Matcher:
         self.config = config or MatchConfig()
         places = kb.topic.place_terms
         self.gate = TopicGate([*kb.topic.gate_terms, *places], kb.topic.weak_terms, PLACE_TERMS | set(places))
-        self.index = ClaimIndex(kb, embedder)
-        use_encoder = encoder is not None and len(self.index.example_texts) <= ENCODER_MAX_EXAMPLES
-        self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS) if use_encoder and encoder is not None
-                       else self.index)
+        examples = sum(1 + len(c.examples) for c in kb.claims.values())
+        use_encoder = encoder if encoder is not None and examples <= ENCODER_MAX_EXAMPLES else None
         # Examples in other languages would move every English score (see language.py): English messages
-        # are scored against the English examples alone (the two indexes above); other messages against all
-        # examples, counting pieces of long words as well as whole words.
-        self._english = self._all = (self.index, self.scorer)
+        # are scored against the English examples alone; other messages against all examples, counting pieces
+        # of long words as well as whole words.
         if any(not is_english(t) for c in kb.claims.values() for t in (*c.examples, *c.counter_examples)):
-            self.index = ClaimIndex(kb, embedder, keep=is_english)
-            self.scorer = (ClaimIndex(kb, encoder, ENCODER_WEIGHTS, keep=is_english)
-                           if use_encoder and encoder is not None else self.index)
-            self._english = (self.index, self.scorer)
-            static = ClaimIndex(kb, embedder, terms=word_pieces)
-            self._all = (static, ClaimIndex(kb, encoder, ENCODER_WEIGHTS, terms=word_pieces)
-                         if use_encoder and encoder is not None else static)
+            self._english = self._indexes(kb, embedder, use_encoder, keep=is_english)
+            self._all = self._indexes(kb, embedder, use_encoder, terms=word_pieces)
+        else:
+            self._english = self._all = self._indexes(kb, embedder, use_encoder)
+        #: The static and the scoring index for English (the scoring one is the static one without an encoder).
+        self.index, self.scorer = self._english
         self._requires = [(i, requires_pattern(c.requires))
                           for i, c in enumerate(kb.claims[cid] for cid in self.index.claim_ids) if c.requires]
         self._rebuttal_claims = frozenset(
             c.id for c in kb.claims.values()
             if c.examples and sum(rebuts(normalise(e)) for e in c.examples) / len(c.examples) >= _REBUTTAL_CLAIM_SHARE)
+
+    @staticmethod
+    def _indexes(kb: KnowledgeBase, embedder: Embedder, encoder: Embedder | None,
+                 **options: Any) -> tuple[ClaimIndex, ClaimIndex]:
+        """A static index and its encoder twin (the static one again without an encoder), sharing one lexical
+        index."""
+        static = ClaimIndex(kb, embedder, **options)
+        return static, (ClaimIndex(kb, encoder, ENCODER_WEIGHTS, lexical=static, **options)
+                        if encoder is not None else static)
 
     @property
     def uses_encoder(self) -> bool:

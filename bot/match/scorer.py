@@ -107,9 +107,11 @@ class ClaimIndex:
 
     def __init__(self, kb: KnowledgeBase, embedder: Embedder, weights: Weights | None = None,
                  keep: Callable[[str], bool] | None = None,
-                 terms: Callable[[str], list[str]] = tokens) -> None:
+                 terms: Callable[[str], list[str]] = tokens, lexical: ClaimIndex | None = None) -> None:
         """``keep``: when given, only the examples and counter-examples it accepts are indexed (the matcher's
-        English index); a claim's own statement is always kept. ``terms``: what the lexical score counts."""
+        English index); a claim's own statement is always kept. ``terms``: what the lexical score counts.
+        ``lexical``: an index of the same examples and terms (the static twin of an encoder index) whose
+        lexical index is shared rather than built again."""
         self.weights = weights or Weights()
         self._keep = keep or (lambda text: True)
         self._terms = terms
@@ -128,7 +130,12 @@ class ClaimIndex:
         self.example_owner = np.asarray(owner, dtype=np.int64)
         self.claim_start = np.searchsorted(self.example_owner, np.arange(len(claims)))
         cleaned = [normalise(t) for t in texts]
-        self._build_lexical([terms(t) for t in cleaned])
+        if lexical is not None and lexical.example_texts == texts and \
+                (lexical.weights.k1, lexical.weights.b) == (self.weights.k1, self.weights.b):
+            self.idf, self.unseen_idf, self._spans = lexical.idf, lexical.unseen_idf, lexical._spans
+            self._posting_ids, self._posting_weights = lexical._posting_ids, lexical._posting_weights
+        else:
+            self._build_lexical([terms(t) for t in cleaned])
         raw = embedder.embed_many(cleaned) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
         # Every example shares the topic ("social credit", "china"); removing that common direction makes
         # cosine measure what is specific to a claim rather than that a message is on topic at all.
@@ -193,7 +200,7 @@ class ClaimIndex:
     # ------------------------------------------------------------------------------------ lexical index
 
     def _build_lexical(self, docs: list[list[str]]) -> None:
-        """BM25 idf and an inverted index: term -> (example ids, precomputed per-example term weights)."""
+        """BM25 idf and an inverted index: term -> span of (example ids, precomputed per-example term weights)."""
         n = max(len(docs), 1)
         df: Counter[str] = Counter()
         for doc in docs:
@@ -209,8 +216,17 @@ class ClaimIndex:
                 ids, weights = postings[term]
                 ids.append(di)
                 weights.append(self.idf[term] * tf * (k1 + 1) / (tf + norm))
-        self.postings = {t: (np.asarray(i, dtype=np.int64), np.asarray(w, dtype=np.float32))
-                         for t, (i, w) in postings.items()}
+        # One flat pair of arrays, each term a span of it: a pair of small arrays per term cost more in headers
+        # than in data once long words add their pieces (tens of thousands of terms).
+        self._spans: dict[str, tuple[int, int]] = {}
+        flat_ids: list[int] = []
+        flat_weights: list[float] = []
+        for term, (ids, weights) in postings.items():
+            self._spans[term] = (len(flat_ids), len(flat_ids) + len(ids))
+            flat_ids.extend(ids)
+            flat_weights.extend(weights)
+        self._posting_ids = np.asarray(flat_ids, dtype=np.int64)
+        self._posting_weights = np.asarray(flat_weights, dtype=np.float32)
 
     def _lexical(self, terms: list[str], n_docs: int) -> np.ndarray:
         """Normalised BM25 of the first ``n_docs`` examples: the share of the message's term weight each holds.
@@ -219,11 +235,11 @@ class ClaimIndex:
         """
         unique = set(terms)
         total = sum(self.idf.get(t, self.unseen_idf) for t in unique)
-        hits = [self.postings[t] for t in unique if t in self.postings]
-        if not hits or total <= 0:
+        spans = [self._spans[t] for t in unique if t in self._spans]
+        if not spans or total <= 0:
             return np.zeros(n_docs, dtype=np.float32)
-        ids = np.concatenate([h[0] for h in hits])
-        weights = np.concatenate([h[1] for h in hits])
+        ids = np.concatenate([self._posting_ids[a:b] for a, b in spans])
+        weights = np.concatenate([self._posting_weights[a:b] for a, b in spans])
         scores = np.bincount(ids, weights=weights, minlength=n_docs).astype(np.float32)
         return np.minimum(scores / total, 1.0)
 
