@@ -47,16 +47,12 @@ class KeyKeeper:
         self._clock = clock
         self._locked: dict[str, _Locked] = {}
 
-    @property
-    def waiting(self) -> int:
-        """How many events are waiting for their room key."""
-        return len(self._locked)
-
-    async def maintain(self) -> bool:
-        """Upload, query and claim keys and send queued to-device messages; False if the homeserver failed."""
+    async def maintain(self) -> None:
+        """Upload, query and claim keys and send queued to-device messages (a failure is logged and retried
+        after the next sync)."""
         client = self.client
         if client.olm is None:
-            return True
+            return
         try:
             await client.send_to_device_messages()
             if client.should_upload_keys:
@@ -67,8 +63,6 @@ class KeyKeeper:
                 await client.keys_claim(client.get_users_for_key_claiming())
         except (aiohttp.ClientError, TimeoutError, LocalProtocolError) as exc:
             log.warning("matrix: key maintenance failed (%s); will retry after the next sync", exc)
-            return False
-        return True
 
     def defer(self, room_id: str, event: MegolmEvent) -> None:
         """Keep ``event`` until its room key arrives (or ``patience`` runs out)."""

@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..match.normalise import UNSPACED
+
 __all__ = [
     "AutoReply",
     "Claim",
@@ -115,16 +117,13 @@ class Source(_Strict):
         return self.date[:4] if self.date[:4].isdigit() else ""
 
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
 def requires_pattern(terms: list[str]) -> re.Pattern[str]:
     """What a claim's ``requires`` list matches in casefolded text: any term, at the start of a word
     (anywhere, for a Chinese term)."""
     # A Chinese term has no word boundary in front of it: "中国社会信用" holds 社会信用. One \b before a group
     # of the others, not one per branch: an alternation mixing both kinds is ten times slower to search.
-    spaced = [re.escape(t.casefold()) for t in terms if not _CJK.match(t)]
-    unspaced = [re.escape(t) for t in terms if _CJK.match(t)]
+    spaced = [re.escape(t.casefold()) for t in terms if not UNSPACED.match(t)]
+    unspaced = [re.escape(t) for t in terms if UNSPACED.match(t)]
     return re.compile("|".join(([rf"\b(?:{'|'.join(spaced)})"] if spaced else []) + unspaced))
 
 

@@ -130,17 +130,18 @@ class Matcher:
         places = kb.topic.place_terms
         self.gate = TopicGate([*kb.topic.gate_terms, *places], kb.topic.weak_terms, PLACE_TERMS | set(places))
         examples = sum(1 + len(c.examples) for c in kb.claims.values())
-        use_encoder = encoder if encoder is not None and examples <= ENCODER_MAX_EXAMPLES else None
+        scoring = encoder if examples <= ENCODER_MAX_EXAMPLES else None
         # Examples in other languages would move every English score (see language.py): English messages
         # are scored against the English examples alone; other messages against all examples, counting pieces
         # of long words as well as whole words.
-        if any(not is_english(t) for c in kb.claims.values() for t in (*c.examples, *c.counter_examples)):
-            self._english = self._indexes(kb, embedder, use_encoder, keep=is_english)
-            self._all = self._indexes(kb, embedder, use_encoder, terms=word_pieces)
+        lines = {*kb.topic.off_topic_examples, *(t for c in kb.claims.values()
+                                                 for t in (*c.examples, *c.counter_examples))}
+        english = frozenset(filter(is_english, lines))
+        if english != lines:
+            self._english = self._indexes(kb, embedder, scoring, keep=english.__contains__)
+            self._all = self._indexes(kb, embedder, scoring, terms=word_pieces)
         else:
-            self._english = self._all = self._indexes(kb, embedder, use_encoder)
-        #: The static and the scoring index for English (the scoring one is the static one without an encoder).
-        self.index, self.scorer = self._english
+            self._english = self._all = self._indexes(kb, embedder, scoring)
         self._requires = [(i, requires_pattern(c.requires))
                           for i, c in enumerate(kb.claims[cid] for cid in self.index.claim_ids) if c.requires]
         self._rebuttal_claims = frozenset(
@@ -155,6 +156,16 @@ class Matcher:
         static = ClaimIndex(kb, embedder, **options)
         return static, (ClaimIndex(kb, encoder, ENCODER_WEIGHTS, lexical=static, **options)
                         if encoder is not None else static)
+
+    @property
+    def index(self) -> ClaimIndex:
+        """The static-vector index of the English examples."""
+        return self._english[0]
+
+    @property
+    def scorer(self) -> ClaimIndex:
+        """The index English messages are scored with: the encoder's, or the static one without an encoder."""
+        return self._english[1]
 
     @property
     def uses_encoder(self) -> bool:

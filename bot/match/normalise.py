@@ -125,9 +125,7 @@ def word_pieces(text: str) -> list[str]:
 def word_count(text: str) -> int:
     """How many words a text has (for the short-message rule and segmenting); Chinese counts a word for two
     characters."""
-    if text.isascii():
-        return len(_WORD.findall(text))
-    han = len(UNSPACED.findall(text))
+    han = 0 if text.isascii() else len(UNSPACED.findall(text))
     if not han:
         return len(_WORD.findall(text))
     return len(_WORD.findall(UNSPACED.sub(" ", text))) + han // 2

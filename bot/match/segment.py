@@ -25,6 +25,8 @@ _CLAUSE = re.compile(r",?\s+(?=(?:but|however|although|though|whereas|yet)\s)", 
 _ABBREV = re.compile(r"(?:\b(?:mr|mrs|ms|dr|prof|st|vs|etc|e\.g|i\.e|u\.s|u\.k|no|approx|jan|feb|mar|apr|"
                      r"jun|jul|aug|sep|sept|oct|nov|dec)|\b[a-z])\.$", re.I)
 _WORD = re.compile(r"\w+")
+
+
 def _sentences(text: str) -> list[str]:
     pieces: list[str] = []
     start = 0

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from tests.synapse.matrix_user import MatrixUser
     from tests.synapse.server import RegisteredUser, SynapseServer
 
-
 pytestmark = pytest.mark.e2e
 
 CLAIM = "is it true that every chinese citizen has one national social credit score?"
