@@ -47,6 +47,22 @@ def test_rebuttal_phrases_are_recognised_and_questions_are_not():
     assert not rebuts("the blacklist is real and millions are on it")
 
 
+def test_denials_and_reported_claims_are_rebuttals_but_claims_with_negatives_are_not():
+    """'nor does it assign...', 'not remotely the same as Nosedive', 'they claim that...' rebut; a claim that
+    merely contains "don't" or "only" (who gets blacklisted, what a low score blocks) is still a claim."""
+    assert rebuts("nor does it assign every citizen a numerical score")
+    assert rebuts("the social credit system is not remotely the same thing as nosedive")
+    assert rebuts("it is not based on ai or big data")
+    assert rebuts("your friends don t affect your score")
+    assert rebuts("they claim that zhima credit is the government s social credit score")
+    assert rebuts("so far there are only local pilots with different rules")
+    assert rebuts("it is often wrongly described as one score for everyone")
+    assert not rebuts("if you don t pay your debts you get blacklisted and can t fly")
+    assert not rebuts("banks won t give you a loan if your social credit score is low")
+    assert not rebuts("it s not like our credit scores are any different")
+    assert not rebuts("only people with high scores can rent bikes without a deposit")
+
+
 def test_rebuttals_in_other_languages_are_recognised():
     """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
     assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")

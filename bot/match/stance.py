@@ -31,6 +31,17 @@ REBUTTAL = re.compile(
     rf"misreport\w*|misunderst\w*|overblown|overhyped|exaggerat\w*|fake news|not actually|"
     rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction|"
     rf"(?:is{_NT}|is not|are{_NT}|are not) (?:a |one )?(?:single|unified)|there(?: is|{_S}) no (?:single|unified|such)|"
+    # A denial of what the system does or is like: "it does not assign anyone a score", "nor does it...",
+    # "is not remotely the same thing as Nosedive", "is not based on AI", "wrongly described as".
+    rf"(?:does{_NT}|does not|do{_NT}|do not|did{_NT}|did not) (?:really |even |actually |necessarily |automatically )?"
+    rf"(?:assign|score|rate|rank|track|affect|involve|lower|reduce|dock|deduct)\w*|"
+    rf"nor (?:does|do|did|is|are|was)|not (?:remotely|really|quite|exactly|at all|in any way|even close to) "
+    rf"(?:the same|like|what)|(?:is|are|was)(?: not|{_NT}) based on|"
+    rf"falsely|wrongly|incorrectly|mistakenly|erroneously|no evidence|"
+    # Reported, not asserted: "they claim that...", "the claim that..."; a company's "independent of any government".
+    rf"(?:they|people|some|many|critics|media|posts?) (?:claim|allege)s? that|the claim that|"
+    rf"independent (?:of|from) (?:any |the )?(?:government|state)|"
+    rf"(?:only|merely|nur) (?:\w+ )?(?:local |vereinzelte )?(?:pilots?|pilot projects|test- und pilotprojekte|pilotprojekte)|"
     + _OTHER_LANGUAGES + r")\b"
 )
 
