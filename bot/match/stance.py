@@ -41,6 +41,9 @@ REBUTTAL = re.compile(
     # Reported, not asserted: "they claim that...", "the claim that..."; a company's "independent of any government".
     rf"(?:they|people|some|many|critics|media|posts?) (?:claim|allege)s? that|the claim that|"
     rf"independent (?:of|from) (?:any |the )?(?:government|state)|"
+    # "No one in China is losing points for...", "nobody gets banned for a tweet".
+    rf"(?:no one|nobody|no-one) (?:\w+ ){{0,3}}?(?:is|are|gets?|got|will|has|have|ever|actually|really)(?: \w+)? "
+    rf"(?:los\w*|lost|punish\w*|dock\w*|bann\w*|block\w*|deni\w*|refus\w*|arrest\w*|jail\w*)|"
     rf"(?:only|merely|nur) (?:\w+ )?(?:local |vereinzelte )?(?:pilots?|pilot projects|test- und pilotprojekte|pilotprojekte)|"
     + _OTHER_LANGUAGES + r")\b"
 )
