@@ -137,9 +137,10 @@ def test_real_dev_splits_by_page_into_halves():
     assert [text for text, n in texts.items() if n > 1] == []
 
 
-@pytest.mark.parametrize(("name", "minimum"), [("chat_dev.yaml", 8), ("chat_holdout.yaml", 4)])
+@pytest.mark.parametrize(("name", "minimum"), [("chat_dev.yaml", 8), ("chat_holdout.yaml", 4), ("chat_voices.yaml", 3)])
 def test_chat_sets_cover_the_whole_catalogue(name, minimum):
-    """The chat sets hold >= 8 (dev) / >= 4 (holdout) positives for every catalogue id, the 2026 ones included."""
+    """The chat sets hold >= 8 (dev) / >= 4 (holdout) / >= 3 (voices) positives for every catalogue id, the 2026
+    ones included."""
     labels = Counter(item["label"] for item in _items(DATA / name))
     assert {cid: labels[cid] for cid in sorted(_catalogue_ids()) if labels[cid] < minimum} == {}
     assert set(labels) - {None} <= _catalogue_ids()
