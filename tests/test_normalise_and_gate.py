@@ -66,3 +66,11 @@ def test_phrases_open_the_gate_whatever_word_they_start_with():
     assert gate.level("whatever the party says goes") == TopicGate.WEAK
     assert gate.level("big brother is watching") == TopicGate.WEAK
     assert gate.level("the mount points are wrong") == TopicGate.NONE
+
+
+def test_a_typographic_apostrophe_matches_a_term_written_with_a_typed_one():
+    """News sites print "dang’an" with a curly apostrophe; the term is written dang'an in topic.yaml."""
+    gate = TopicGate(["dang'an", "social credit"], ["score"])
+    assert gate.level("the dang’an, or personal file, follows you for life") == TopicGate.STRONG
+    assert gate.level("the dang'an follows you") == TopicGate.STRONG
+    assert gate.hits("your dang’an") == ["dang'an"]

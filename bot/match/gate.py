@@ -47,6 +47,11 @@ def _is_word(term: str) -> bool:
     return len(parts) == 1 and parts[0] == term and not UNSPACED.search(term)
 
 
+def _straight_quotes(low: str) -> str:
+    """Typographic apostrophes as typed ones, so "dang’an" (as news sites print it) matches the term dang'an."""
+    return low.replace("\u2019", "'").replace("\u02bc", "'") if not low.isascii() else low
+
+
 class _Terms:
     """Words (with their one-typo spellings) and phrases."""
 
@@ -125,6 +130,7 @@ class TopicGate:
         words = _WORD.findall(low)
         if self._screen.isdisjoint(words) and (low.isascii() or not self._unspaced or not self._unspaced.search(low)):
             return self.NONE
+        low = _straight_quotes(low)
         if self._strong.matches(low, words):
             return self.STRONG
         weak = self._weak.matches(low, words)
@@ -138,6 +144,6 @@ class TopicGate:
 
     def hits(self, text: str) -> list[str]:
         """The gate terms (or their typo'd spellings) found in ``text``, for explanations."""
-        low = text[:4000].casefold()
+        low = _straight_quotes(text[:4000].casefold())
         words = _WORD.findall(low)
         return self._strong.hits(low, words) + self._place.hits(low, words) + self._weak.hits(low, words)
