@@ -64,6 +64,8 @@ def test_denials_and_reported_claims_are_rebuttals_but_claims_with_negatives_are
     assert not rebuts("banks won t give you a loan if your social credit score is low")
     assert not rebuts("it s not like our credit scores are any different")
     assert not rebuts("only people with high scores can rent bikes without a deposit")
+    assert not rebuts("people who do not score high enough are denied loans")
+    assert not rebuts("the journalist was wrongly blacklisted and could not fly")
 
 
 def test_rebuttals_in_other_languages_are_recognised():

@@ -32,12 +32,14 @@ REBUTTAL = re.compile(
     rf"that{_S} not how|contrary to|misinformation|urban legend|mostly fiction|is fiction|"
     rf"(?:is{_NT}|is not|are{_NT}|are not) (?:a |one )?(?:single|unified)|there(?: is|{_S}) no (?:single|unified|such)|"
     # A denial of what the system does or is like: "it does not assign anyone a score", "nor does it...",
-    # "is not remotely the same thing as Nosedive", "is not based on AI", "wrongly described as".
+    # "is not remotely the same thing as Nosedive", "is not based on AI", "wrongly described as" (not "does
+    # not score well" or "was wrongly blacklisted", which are claims).
     rf"(?:does{_NT}|does not|do{_NT}|do not|did{_NT}|did not) (?:really |even |actually |necessarily |automatically )?"
-    rf"(?:assign|score|rate|rank|track|affect|involve|lower|reduce|dock|deduct)\w*|"
+    rf"(?:assign|track|affect|involve|lower|reduce|dock|deduct)\w*|"
     rf"nor (?:does|do|did|is|are|was)|not (?:remotely|really|quite|exactly|at all|in any way|even close to) "
     rf"(?:the same|like|what)|(?:is|are|was)(?: not|{_NT}) based on|"
-    rf"falsely|wrongly|incorrectly|mistakenly|erroneously|no evidence|"
+    rf"(?:falsely|wrongly|incorrectly|mistakenly|erroneously) (?:described|called|portrayed|reported|claimed|"
+    rf"believed|assumed|labell?ed|depicted|seen|thought|said)|no evidence|"
     # Reported, not asserted: "they claim that...", "the claim that..."; a company's "independent of any government".
     rf"(?:they|people|some|many|critics|media|posts?) (?:claim|allege)s? that|the claim that|"
     rf"independent (?:of|from) (?:any |the )?(?:government|state)|"
