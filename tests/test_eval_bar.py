@@ -56,7 +56,7 @@ def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
     """Real prose (the test half of real_dev.yaml) keeps at least the precision and recall measured for it.
 
     A floor, not the goal: measured 2026-11-29 (fourth session, 721 + 257 new passages, labels audited) precision
-    0.743, recall 0.394 on passages that make their claim on their own (English alone 0.747 / 0.528). On the
+    0.740, recall 0.394 on passages that make their claim on their own (English alone 0.743 / 0.528). On the
     third session's 506 passages and labels it was 0.672 / 0.300. The target is precision >= 0.95 with recall
     >= 0.75; the README says where it stands. The floor leaves room for int8 arithmetic differing slightly
     between processors.

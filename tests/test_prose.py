@@ -165,3 +165,11 @@ def test_a_chinese_requires_word_is_found_inside_running_text():
     pattern = requires_pattern(["社会信用", "scor"])
     assert pattern.search("数字人民币会变成中国社会信用的工具")
     assert pattern.search("your scores") and not pattern.search("underscore")
+
+
+def test_download_mirrors_are_not_black_mirror(brain):
+    """A question about Chinese download mirrors names neither the show nor rating people, so it cannot make the
+    Black Mirror claim; a real comparison with the show still can."""
+    assert brain.matcher.match("I don't know if I should use the chinese mirrors or the taiwan ones").tier is None
+    assert brain.matcher.match("china's social credit is literally the black mirror nosedive episode").claim_id \
+        == "black-mirror-nosedive"
