@@ -11,7 +11,7 @@ import re
 import string
 from collections.abc import Iterable
 
-from .normalise import UNSPACED
+from .normalise import UNSPACED, straight_apostrophes
 
 __all__ = ["TopicGate", "PLACE_TERMS"]
 
@@ -45,11 +45,6 @@ def _is_word(term: str) -> bool:
     """
     parts = _WORD.findall(term)
     return len(parts) == 1 and parts[0] == term and not UNSPACED.search(term)
-
-
-def _straight_quotes(low: str) -> str:
-    """Typographic apostrophes as typed ones, so "dang’an" (as news sites print it) matches the term dang'an."""
-    return low.replace("\u2019", "'").replace("\u02bc", "'") if not low.isascii() else low
 
 
 class _Terms:
@@ -130,7 +125,7 @@ class TopicGate:
         words = _WORD.findall(low)
         if self._screen.isdisjoint(words) and (low.isascii() or not self._unspaced or not self._unspaced.search(low)):
             return self.NONE
-        low = _straight_quotes(low)
+        low = straight_apostrophes(low)
         if self._strong.matches(low, words):
             return self.STRONG
         weak = self._weak.matches(low, words)
@@ -144,6 +139,6 @@ class TopicGate:
 
     def hits(self, text: str) -> list[str]:
         """The gate terms (or their typo'd spellings) found in ``text``, for explanations."""
-        low = _straight_quotes(text[:4000].casefold())
+        low = straight_apostrophes(text[:4000].casefold())
         words = _WORD.findall(low)
         return self._strong.hits(low, words) + self._place.hits(low, words) + self._weak.hits(low, words)

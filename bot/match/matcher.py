@@ -18,7 +18,7 @@ from ..messages import Tier
 from .embed import Embedder
 from .gate import PLACE_TERMS, TopicGate
 from .language import is_english
-from .normalise import MAX_INPUT_CHARS, normalise, tokens, word_count, word_pieces
+from .normalise import MAX_INPUT_CHARS, normalise, straight_apostrophes, tokens, word_count, word_pieces
 from .scorer import ClaimIndex, ClaimScore, Weights
 from .segment import segments
 from .stance import rebuts
@@ -203,7 +203,7 @@ class Matcher:
         """Claims the message cannot make: it holds none of their ``requires`` words (None when none is missing)."""
         if not self._requires:
             return None
-        low = raw_text[:MAX_INPUT_CHARS].casefold()
+        low = straight_apostrophes(raw_text[:MAX_INPUT_CHARS].casefold())
         missing = [i for i, pattern in self._requires if not pattern.search(low)]
         if not missing:
             return None

@@ -102,6 +102,47 @@ def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarra
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class _Bm25:
+    """BM25 over the examples: idf, and an inverted index in which each term is a span of one flat pair of
+    arrays (example ids, precomputed per-example term weights). A pair of small arrays per term cost more in
+    headers than in data once long words add their pieces (tens of thousands of terms)."""
+
+    idf: dict[str, float]
+    unseen_idf: float
+    spans: dict[str, tuple[int, int]]
+    ids: np.ndarray
+    weights: np.ndarray
+    k1: float
+    b: float
+
+
+def _bm25(docs: list[list[str]], k1: float, b: float) -> _Bm25:
+    """The BM25 index of ``docs`` (each a list of terms)."""
+    n = max(len(docs), 1)
+    df: Counter[str] = Counter()
+    for doc in docs:
+        df.update(set(doc))
+    idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+    avgdl = sum(len(d) for d in docs) / n or 1.0
+    postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
+    for di, doc in enumerate(docs):
+        norm = k1 * (1 - b + b * len(doc) / avgdl)
+        for term, tf in Counter(doc).items():
+            ids, weights = postings[term]
+            ids.append(di)
+            weights.append(idf[term] * tf * (k1 + 1) / (tf + norm))
+    spans: dict[str, tuple[int, int]] = {}
+    flat_ids: list[int] = []
+    flat_weights: list[float] = []
+    for term, (ids, weights) in postings.items():
+        spans[term] = (len(flat_ids), len(flat_ids) + len(ids))
+        flat_ids.extend(ids)
+        flat_weights.extend(weights)
+    return _Bm25(idf, math.log(1 + (n + 0.5) / 0.5), spans, np.asarray(flat_ids, dtype=np.int64),
+                 np.asarray(flat_weights, dtype=np.float32), k1, b)
+
+
 class ClaimIndex:
     """Examples of every entry (claims and topics), indexed for lexical, semantic and classifier scoring."""
 
@@ -130,12 +171,11 @@ class ClaimIndex:
         self.example_owner = np.asarray(owner, dtype=np.int64)
         self.claim_start = np.searchsorted(self.example_owner, np.arange(len(claims)))
         cleaned = [normalise(t) for t in texts]
-        if lexical is not None and lexical.example_texts == texts and \
-                (lexical.weights.k1, lexical.weights.b) == (self.weights.k1, self.weights.b):
-            self.idf, self.unseen_idf, self._spans = lexical.idf, lexical.unseen_idf, lexical._spans
-            self._posting_ids, self._posting_weights = lexical._posting_ids, lexical._posting_weights
+        k1, b = self.weights.k1, self.weights.b
+        if lexical is not None and lexical.example_texts == texts and (lexical._bm25.k1, lexical._bm25.b) == (k1, b):
+            self._bm25 = lexical._bm25
         else:
-            self._build_lexical([terms(t) for t in cleaned])
+            self._bm25 = _bm25([terms(t) for t in cleaned], k1, b)
         raw = embedder.embed_many(cleaned) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
         # Every example shares the topic ("social credit", "china"); removing that common direction makes
         # cosine measure what is specific to a claim rather than that a message is on topic at all.
@@ -199,47 +239,19 @@ class ClaimIndex:
 
     # ------------------------------------------------------------------------------------ lexical index
 
-    def _build_lexical(self, docs: list[list[str]]) -> None:
-        """BM25 idf and an inverted index: term -> span of (example ids, precomputed per-example term weights)."""
-        n = max(len(docs), 1)
-        df: Counter[str] = Counter()
-        for doc in docs:
-            df.update(set(doc))
-        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
-        self.unseen_idf = math.log(1 + (n + 0.5) / 0.5)
-        avgdl = sum(len(d) for d in docs) / n or 1.0
-        k1, b = self.weights.k1, self.weights.b
-        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
-        for di, doc in enumerate(docs):
-            norm = k1 * (1 - b + b * len(doc) / avgdl)
-            for term, tf in Counter(doc).items():
-                ids, weights = postings[term]
-                ids.append(di)
-                weights.append(self.idf[term] * tf * (k1 + 1) / (tf + norm))
-        # One flat pair of arrays, each term a span of it: a pair of small arrays per term cost more in headers
-        # than in data once long words add their pieces (tens of thousands of terms).
-        self._spans: dict[str, tuple[int, int]] = {}
-        flat_ids: list[int] = []
-        flat_weights: list[float] = []
-        for term, (ids, weights) in postings.items():
-            self._spans[term] = (len(flat_ids), len(flat_ids) + len(ids))
-            flat_ids.extend(ids)
-            flat_weights.extend(weights)
-        self._posting_ids = np.asarray(flat_ids, dtype=np.int64)
-        self._posting_weights = np.asarray(flat_weights, dtype=np.float32)
-
     def _lexical(self, terms: list[str], n_docs: int) -> np.ndarray:
         """Normalised BM25 of the first ``n_docs`` examples: the share of the message's term weight each holds.
 
         ``score`` asks for one more than there are examples: the padding index, which never matches.
         """
+        bm25 = self._bm25
         unique = set(terms)
-        total = sum(self.idf.get(t, self.unseen_idf) for t in unique)
-        spans = [self._spans[t] for t in unique if t in self._spans]
+        total = sum(bm25.idf.get(t, bm25.unseen_idf) for t in unique)
+        spans = [bm25.spans[t] for t in unique if t in bm25.spans]
         if not spans or total <= 0:
             return np.zeros(n_docs, dtype=np.float32)
-        ids = np.concatenate([self._posting_ids[a:b] for a, b in spans])
-        weights = np.concatenate([self._posting_weights[a:b] for a, b in spans])
+        ids = np.concatenate([bm25.ids[a:b] for a, b in spans])
+        weights = np.concatenate([bm25.weights[a:b] for a, b in spans])
         scores = np.bincount(ids, weights=weights, minlength=n_docs).astype(np.float32)
         return np.minimum(scores / total, 1.0)
 

@@ -43,9 +43,7 @@ def _sentences(text: str) -> list[str]:
 def _glue(pieces: list[str]) -> list[str]:
     out: list[str] = []
     for piece in pieces:
-        if out and word_count(piece) < MIN_SEGMENT_WORDS:
-            out[-1] = f"{out[-1]} {piece}"
-        elif out and word_count(out[-1]) < MIN_SEGMENT_WORDS:
+        if out and (word_count(piece) < MIN_SEGMENT_WORDS or word_count(out[-1]) < MIN_SEGMENT_WORDS):
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
