@@ -88,9 +88,55 @@ def _slots(owner: np.ndarray, n_groups: int, k: int, pad: int) -> np.ndarray:
     return out
 
 
-def _with_zero_row(vecs: np.ndarray) -> np.ndarray:
-    """``vecs`` with one row of zeros appended: the target of padding indices (its cosine is 0)."""
-    return np.vstack([vecs, np.zeros((1, vecs.shape[1]), dtype=np.float32)]).astype(np.float32)
+def _starts(sizes: np.ndarray) -> np.ndarray:
+    """Where each of consecutive groups of ``sizes`` rows begins."""
+    return np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+
+
+@dataclass(frozen=True, slots=True)
+class _Groups:
+    """Rows stored group after group (a claim's examples, a claim's counter-examples): reductions per group
+    over a flat array of per-row values, a few numpy calls whatever the number of groups."""
+
+    starts: np.ndarray
+    sizes: np.ndarray
+
+    @classmethod
+    def of(cls, owner: np.ndarray, n_groups: int) -> _Groups:
+        """The groups of rows owned by 0 .. n_groups - 1 (``owner`` sorted)."""
+        sizes = np.bincount(owner, minlength=n_groups).astype(np.int64)
+        return cls(_starts(sizes), sizes)
+
+    def take(self, groups: np.ndarray) -> tuple[np.ndarray, _Groups]:
+        """The rows of ``groups`` in that order, and how they group."""
+        sizes = self.sizes[groups]
+        starts = _starts(sizes)
+        return np.repeat(self.starts[groups] - starts, sizes) + np.arange(int(sizes.sum())), _Groups(starts, sizes)
+
+    def max(self, values: np.ndarray, empty: float = -np.inf) -> np.ndarray:
+        """Each group's largest value; ``empty`` for a group without rows."""
+        full = self.sizes > 0
+        if full.all():
+            return np.maximum.reduceat(values, self.starts)
+        out = np.full(len(self.sizes), empty, dtype=values.dtype)
+        if full.any():
+            out[full] = np.maximum.reduceat(values, self.starts[full])
+        return out
+
+    def top_mean(self, values: np.ndarray, k: int) -> np.ndarray:
+        """The mean of each group's ``k`` largest values. A group with fewer than ``k`` rows counts its rows
+        again (a claim with one example scores that example); a group without rows scores minus infinity."""
+        first = self.max(values)
+        if k == 1:
+            return first
+        if k == 2 and (self.sizes > 0).all():
+            at_first = values == np.repeat(first, self.sizes)
+            second = np.maximum.reduceat(np.where(at_first, -np.inf, values), self.starts).astype(values.dtype)
+            ties = np.add.reduceat(at_first, self.starts, dtype=np.int64) > 1
+            return (first + np.where(ties | (self.sizes == 1), first, second)) / 2
+        owner = np.repeat(np.arange(len(self.sizes)), self.sizes)
+        padded = np.append(values, values.dtype.type(-np.inf))[_slots(owner, len(self.sizes), k, len(values))]
+        return -np.partition(-padded, k - 1, axis=1)[:, :k].mean(axis=1)
 
 
 def _group_sums(rows: np.ndarray, owner: np.ndarray, n_groups: int) -> np.ndarray:
@@ -169,7 +215,7 @@ class ClaimIndex:
                 owner.append(ci)
         self.example_texts = texts
         self.example_owner = np.asarray(owner, dtype=np.int64)
-        self.claim_start = np.searchsorted(self.example_owner, np.arange(len(claims)))
+        self._example_groups = _Groups.of(self.example_owner, len(claims))
         cleaned = [normalise(t) for t in texts]
         k1, b = self.weights.k1, self.weights.b
         if lexical is not None and lexical.example_texts == texts and (lexical._bm25.k1, lexical._bm25.b) == (k1, b):
@@ -181,11 +227,7 @@ class ClaimIndex:
         # cosine measure what is specific to a claim rather than that a message is on topic at all.
         self.mean_vec = (raw.mean(axis=0).astype(np.float32) if len(raw) and self.weights.center
                          else np.zeros(embedder.dim, np.float32))
-        self._example_padded = _with_zero_row(self._center(raw))
-        self.example_vecs = self._example_padded[:-1]
-        # One row of example indices per claim; the padding index points one past the last example.
-        self.example_slots = _slots(self.example_owner, len(claims), self.weights.top_k, len(texts))
-        self._example_pad = self.example_slots == len(texts)
+        self.example_vecs = self._center(raw)
         self._build_counters(kb, claims)
         self.classifier = self._train_classifier()
 
@@ -212,10 +254,9 @@ class ClaimIndex:
         self.counter_owner = np.asarray(counter_owner, dtype=np.int64)
         self.counter_vecs = (self._center(self.embedder.embed_many([normalise(t) for t in counter_texts]))
                              if counter_texts else np.zeros((0, self.embedder.dim), dtype=np.float32))
-        # Padding points at a zero row: a claim without counter-examples has counter score 0.
-        self._counter_padded = _with_zero_row(self.counter_vecs[:own])
+        self._own_counter_vecs = self.counter_vecs[:own]
         self._off_topic_vecs = self.counter_vecs[own:]
-        self.counter_slots = _slots(self.counter_owner[:own], len(claims), 1, own)
+        self._counter_groups = _Groups.of(self.counter_owner[:own], len(claims))
 
     def _train_classifier(self) -> np.ndarray:
         """Ridge-regression weights ((dim + 1) x (claims + 1)); also what picks candidates in a large base.
@@ -240,10 +281,7 @@ class ClaimIndex:
     # ------------------------------------------------------------------------------------ lexical index
 
     def _lexical(self, terms: list[str], n_docs: int) -> np.ndarray:
-        """Normalised BM25 of the first ``n_docs`` examples: the share of the message's term weight each holds.
-
-        ``score`` asks for one more than there are examples: the padding index, which never matches.
-        """
+        """Normalised BM25 of the first ``n_docs`` examples: the share of the message's term weight each holds."""
         bm25 = self._bm25
         unique = set(terms)
         total = sum(bm25.idf.get(t, bm25.unseen_idf) for t in unique)
@@ -266,17 +304,16 @@ class ClaimIndex:
         n_claims = len(self.claim_ids)
         if len(self.example_texts) <= _PRUNE_ABOVE or n_claims <= _CANDIDATES:
             return np.arange(n_claims)
-        lex_claim = np.maximum.reduceat(lex[:-1], self.claim_start)
-        prior = lex_claim + clf
+        prior = self._example_groups.max(lex) + clf
         return np.argpartition(-prior, _CANDIDATES)[:_CANDIDATES]
-
-    def _sims(self, padded: np.ndarray, slots: np.ndarray, qvec: np.ndarray, pruned: bool) -> np.ndarray:
-        """Cosine of the message with the rows of ``padded`` in ``slots`` (its last, padding row is zeros)."""
-        return padded[slots] @ qvec if pruned else (padded @ qvec)[slots]
 
     def _counter_scores(self, qvec: np.ndarray, cand: np.ndarray, pruned: bool) -> np.ndarray:
         """Per candidate: how close the message is to its nearest counter-example (own or global), at least 0."""
-        own = self._sims(self._counter_padded, self.counter_slots[cand], qvec, pruned).max(axis=1)
+        if pruned:
+            rows, groups = self._counter_groups.take(cand)
+            own = groups.max(self._own_counter_vecs[rows] @ qvec, empty=0.0)
+        else:
+            own = self._counter_groups.max(self._own_counter_vecs @ qvec, empty=0.0)
         global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
         return np.maximum(own, global_max)
 
@@ -291,20 +328,19 @@ class ClaimIndex:
             return []
         w = self.weights
         qvec = self._center(self.embedder.embed(text) if vec is None else vec)
-        lex = self._lexical(self._terms(text), len(self.example_texts) + 1)
+        lex = self._lexical(self._terms(text), len(self.example_texts))
         clf = self._classify(qvec)
         cand = self._candidates(lex, clf)
         pruned = len(cand) < len(self.claim_ids)
-        slots = self.example_slots[cand] if pruned else self.example_slots
-        pad = self._example_pad[cand] if pruned else self._example_pad
-        sims = self._sims(self._example_padded, slots, qvec, pruned)
-        lex_slots = lex[slots]
-        mixed = w.lexical * lex_slots + w.semantic * sims
-        mixed[pad] = -np.inf
-        k = min(w.top_k, mixed.shape[1])
-        combined = -np.partition(-mixed, k - 1, axis=1)[:, :k].mean(axis=1) + w.classifier * clf[cand]
-        sims[pad] = -np.inf
-        sem_max = sims.max(axis=1)
+        if pruned:
+            rows, groups = self._example_groups.take(cand)
+            sims, lex = self.example_vecs[rows] @ qvec, lex[rows]
+        else:
+            rows, groups = np.arange(len(self.example_texts)), self._example_groups
+            sims = self.example_vecs @ qvec
+        mixed = w.lexical * lex + w.semantic * sims
+        combined = groups.top_mean(mixed, w.top_k) + w.classifier * clf[cand]
+        sem_max = groups.max(sims)
         counter = self._counter_scores(qvec, cand, pruned)
         combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
         if not topics:
@@ -315,8 +351,9 @@ class ClaimIndex:
         for row in np.argsort(-combined, kind="stable")[:top].tolist():
             if not np.isfinite(combined[row]):
                 break
-            best = int(slots[row, int(np.argmax(mixed[row]))])
-            results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]), float(lex_slots[row].max()),
+            first, size = int(groups.starts[row]), int(groups.sizes[row])
+            best = int(rows[first + int(np.argmax(mixed[first:first + size]))])
+            results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]), float(lex[first:first + size].max()),
                                       float(sem_max[row]), float(counter[row]), self.example_texts[best],
                                       float(clf[cand[row]])))
         return results
