@@ -68,6 +68,22 @@ def test_denials_and_reported_claims_are_rebuttals_but_claims_with_negatives_are
     assert not rebuts("the journalist was wrongly blacklisted and could not fly")
 
 
+def test_explainers_correcting_the_popular_picture_are_rebuttals_but_claims_are_not():
+    """'oversimplified', 'not nearly as dystopian as', 'there is no national score', 'not what people think'
+    correct the picture; a claim that uses 'not', 'no' or 'national' is still a claim."""
+    assert rebuts("the western picture of social credit is oversimplified")
+    assert rebuts("it s not nearly as dystopian as reddit thinks")
+    assert rebuts("there is no national score for individuals")
+    assert rebuts("china has no single score for its citizens")
+    assert rebuts("it is not a national system but a patchwork of local ones")
+    assert rebuts("social credit isn t what most people think it is")
+    assert rebuts("the media sensationalised the rongcheng pilot")
+    assert not rebuts("there s no way off the blacklist once you are on it")
+    assert not rebuts("china is building a national system that scores every citizen")
+    assert not rebuts("the system is not a joke, they ban you from trains")
+    assert not rebuts("it s not fair that a low score stops your kids from going to good schools")
+
+
 def test_rebuttals_in_other_languages_are_recognised():
     """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
     assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")

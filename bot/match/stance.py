@@ -47,6 +47,18 @@ REBUTTAL = re.compile(
     rf"(?:no one|nobody|no-one) (?:\w+ ){{0,3}}?(?:is|are|gets?|got|will|has|have|ever|actually|really)(?: \w+)? "
     rf"(?:los\w*|lost|punish\w*|dock\w*|bann\w*|block\w*|deni\w*|refus\w*|arrest\w*|jail\w*)|"
     rf"(?:only|merely|nur) (?:\w+ )?(?:local |vereinzelte )?(?:pilots?|pilot projects|test- und pilotprojekte|pilotprojekte)|"
+    # How explainers correct the popular picture: "oversimplified", "sensationalised", "not as dystopian as",
+    # "no single score", "there is no national score", "not what people think" (none of these words appears in
+    # a claim on the dev sets; a claim that the system is a Western myth is exempt, as above).
+    rf"oversimplif\w*|hyperbol\w*|sensationali[sz]\w*|caricatur\w*|"
+    rf"(?:is{_NT}|is not|are{_NT}|are not|was{_NT}|was not|(?:it|that|this){_S} not) (?:nearly |quite |really )?as "
+    rf"(?:dystopian|bad|scary|sinister|"
+    rf"orwellian|draconian|all-seeing|omnipresent)|less (?:dystopian|sinister|orwellian|draconian|scary) than|"
+    rf"there(?: is|{_S}) no (?:national|nationwide|centrali[sz]ed|universal|one)|"
+    rf"(?:is{_NT}|is not|are{_NT}|are not|not) (?:a |one )?(?:national|nationwide|centrali[sz]ed|universal) "
+    rf"(?:score|system|rating)|no (?:single|one|unified) (?:score|number|rating|system)|"
+    rf"(?:is{_NT}|is not|are{_NT}|are not) what (?:people|most|many|westerners|you)|"
+    rf"(?:is{_NT}|is not|isnt|not) (?:a )?real (?:thing|system)|(?:popular|western) (?:imagination|perception)s?|"
     + _OTHER_LANGUAGES + r")\b"
 )
 
