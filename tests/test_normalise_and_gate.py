@@ -74,3 +74,20 @@ def test_a_typographic_apostrophe_matches_a_term_written_with_a_typed_one():
     assert gate.level("the dang’an, or personal file, follows you for life") == TopicGate.STRONG
     assert gate.level("the dang'an follows you") == TopicGate.STRONG
     assert gate.hits("your dang’an") == ["dang'an"]
+
+
+def test_the_fast_ascii_screen_lets_through_what_the_word_search_finds() -> None:
+    """Plain ASCII chat is screened by a byte translation; it must open the gate exactly where the word
+    search does, whatever punctuation, digits, underscores or capitals surround the term."""
+    import random
+    import string
+
+    gate = TopicGate(["social credit", "sesame credit", "blacklist", "china"], weak_terms=["score", "points"])
+    rng = random.Random(3)
+    alphabet = string.ascii_letters + string.digits + string.punctuation + " _\t"
+    samples = ["social-credit!!", "(CHINA)", "my_score", "score_", "Blacklisted?", "black list", "points:",
+               "sesame\tcredit", "SOCIAL CREDIT", "x china-score y", "chinas"]
+    for _ in range(3000):
+        words = [rng.choice(samples + ["".join(rng.choices(alphabet, k=rng.randint(1, 8)))]) for _ in range(5)]
+        text = rng.choice(" ,.;").join(words)
+        assert gate.level(text) == gate.level("\u00a0" + text), text  # the second takes the unicode path

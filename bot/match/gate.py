@@ -22,6 +22,9 @@ PLACE_TERMS = frozenset("china chinese china's ccp prc beijing shanghai shenzhen
                         "中国".split()) | {"xi jinping"}
 
 _WORD = re.compile(r"\w+")
+#: For ASCII text, bytes.translate to spaces then split() finds the same words as ``_WORD`` (letters, digits and
+#: "_" are word characters) in half the time; it screens the great majority of chat. Casefolded text only.
+_ASCII_WORD_BYTES = bytes(b if chr(b) in string.ascii_lowercase + string.digits + "_" else 32 for b in range(256))
 _LETTERS = string.ascii_lowercase
 #: Words shorter than this must be spelt exactly ("ccp" within one edit of "cap" would be noise).
 _TYPO_MIN_LEN = 7
@@ -116,15 +119,21 @@ class TopicGate:
         every = (self._strong, self._place, self._weak)
         self._screen = frozenset().union(*(t.spellings for t in every),
                                          *(_first_words(t.phrase_list) for t in every))
+        self._screen_ascii = frozenset(word.encode() for word in self._screen if word.isascii())
         unspaced = [p for t in every for p in t.phrase_list if UNSPACED.search(p)]
         self._unspaced = re.compile("|".join(map(re.escape, unspaced))) if unspaced else None
 
     def level(self, text: str) -> int:
         """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of seven letters or more."""
         low = text[:4000].casefold()
-        words = _WORD.findall(low)
-        if self._screen.isdisjoint(words) and (low.isascii() or not self._unspaced or not self._unspaced.search(low)):
-            return self.NONE
+        if low.isascii():
+            if self._screen_ascii.isdisjoint(low.encode().translate(_ASCII_WORD_BYTES).split()):
+                return self.NONE
+            words = _WORD.findall(low)
+        else:
+            words = _WORD.findall(low)
+            if self._screen.isdisjoint(words) and not (self._unspaced and self._unspaced.search(low)):
+                return self.NONE
         low = straight_apostrophes(low)
         if self._strong.matches(low, words):
             return self.STRONG
