@@ -33,6 +33,11 @@ def test_remembered_words_give_the_tokenizers_own_ids() -> None:
         assert embedder._token_ids(text)[:128] == embedder._tokenizer.encode(text, add_special_tokens=False).ids[:128]
 
 
+def test_the_bundled_tokenizer_is_one_whose_words_can_be_remembered() -> None:
+    """The word memory is used with the bundled WordPiece tokenizer (and only with tokenizers like it)."""
+    assert load_embedder()._wordwise
+
+
 def test_remembered_words_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     """A flood of new words never grows the word memory past its bound."""
     monkeypatch.setattr(embed_module, "_WORD_CACHE_MAX", 50)

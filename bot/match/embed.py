@@ -24,6 +24,11 @@ MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
 _MAX_TOKENS = 128
 #: Words whose token ids are remembered (about 3 MB when full; then it starts again, so memory stays flat).
 _WORD_CACHE_MAX = 20_000
+#: Tokenizer parts that treat each space-separated word on its own (a byte-level BPE, by contrast, spells a
+#: word differently after a space): only with these are a text's ids its words' ids in order.
+_WORDWISE = {"pre_tokenizer": {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"},
+             "normalizer": {"BertNormalizer", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "StripAccents", "NoneType"},
+             "model": {"WordPiece"}}
 
 
 class Embedder(Protocol):
@@ -46,6 +51,7 @@ class StaticEmbedder:
         self._tokenizer = tokenizer
         self._unk = unk_id
         self._word_ids: dict[str, list[int]] = {}
+        self._wordwise = all(type(getattr(tokenizer, part)).__name__ in kinds for part, kinds in _WORDWISE.items())
 
     def _token_ids(self, text: str) -> list[int]:
         """The tokenizer's ids for ``text``, from remembered words when every word has been seen before.
@@ -55,6 +61,8 @@ class StaticEmbedder:
         most of the cost of a weak-topic chat line). A text with a new word runs the tokenizer once and
         remembers all its words.
         """
+        if not self._wordwise:
+            return self._tokenizer.encode(text, add_special_tokens=False).ids
         words = text.split(" ")
         cache = self._word_ids
         out: list[int] = []
