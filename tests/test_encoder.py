@@ -68,4 +68,8 @@ def test_precomputed_example_vectors_are_what_the_encoder_computes():
         stored = data["vectors"][::97].astype(np.float32)
     fresh = load_encoder()._run(texts)
     assert len(texts) >= 10
-    assert float(np.min((fresh * stored).sum(axis=1))) > 0.98
+    # int8 quantisation takes its activation scale from the whole batch, so a text's vector moves slightly with
+    # the texts it is run beside (here, other texts than at build time): close, not equal.
+    cosines = (fresh * stored).sum(axis=1)
+    assert float(np.min(cosines)) > 0.97
+    assert float(np.mean(cosines)) > 0.985

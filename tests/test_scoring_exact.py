@@ -89,3 +89,16 @@ def test_pruned_scoring_scores_each_candidate_as_the_full_scoring_does(tmp_path:
     for s in ranked:
         assert s.combined == pytest.approx(everything[s.claim_id].combined, abs=1e-5)
         assert s.evidence == everything[s.claim_id].evidence
+
+
+def test_scoring_several_texts_at_once_ranks_each_as_scoring_it_alone() -> None:
+    """A message's sentences are scored in one pass over the examples, with the rankings of one at a time."""
+    kb, _ = load_knowledge([Path(__file__).parent.parent / "knowledge"])
+    index = ClaimIndex(kb, load_embedder())
+    texts = ["china gives everyone a single social credit score", "", "my dog lost points in jinan",
+             "is sesame credit run by the government"]
+    together = index.score_many(texts, top=4)
+    for text, ranked in zip(texts, together, strict=True):
+        alone = index.score(text, top=4)
+        assert [s.claim_id for s in ranked] == [s.claim_id for s in alone]
+        assert [s.combined for s in ranked] == pytest.approx([s.combined for s in alone], abs=1e-5)

@@ -216,8 +216,7 @@ class Matcher:
         """The static vectors' ranking when no piece comes within ``FAST_SLACK`` of its bar (the encoder is not
         worth running: chat in an on-topic channel, near misses); None when the encoder should decide."""
         first: list[ClaimScore] = []
-        for piece in pieces:
-            ranked = index.score(piece.text, top=3, excluded=excluded)
+        for piece, ranked in zip(pieces, index.score_many([p.text for p in pieces], excluded=excluded), strict=True):
             first = first or ranked
             bar = self.config.suggest + piece.extra + _level_extra(piece.level)
             slack = FAST_SLACK if piece.level == TopicGate.STRONG else FAST_SLACK_WEAK
@@ -267,8 +266,8 @@ class Matcher:
         vecs = self._embed(pieces)
         count = max(p.index for p in pieces)
         best: tuple[float, MatchResult] | None = None
-        for piece, vec in zip(pieces, vecs, strict=True):
-            ranked = scorer.score(piece.text, top=3, vec=vec, excluded=excluded)
+        for piece, ranked in zip(pieces, scorer.score_many([p.text for p in pieces], vecs=vecs, excluded=excluded),
+                                 strict=True):
             decided = self._decide(piece, text, on_topic, level, ranked, count)
             if decided is None:
                 return MatchResult(text=text, on_topic=on_topic, gate_level=level, reason="no claims to match")

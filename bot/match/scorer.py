@@ -114,11 +114,11 @@ class _Groups:
         return np.repeat(self.starts[groups] - starts, sizes) + np.arange(int(sizes.sum())), _Groups(starts, sizes)
 
     def max(self, values: np.ndarray, empty: float = -np.inf) -> np.ndarray:
-        """Each group's largest value; ``empty`` for a group without rows."""
+        """Each group's largest value (of each column, for a matrix); ``empty`` for a group without rows."""
         full = self.sizes > 0
         if full.all():
             return np.maximum.reduceat(values, self.starts)
-        out = np.full(len(self.sizes), empty, dtype=values.dtype)
+        out = np.full((len(self.sizes), *values.shape[1:]), empty, dtype=values.dtype)
         if full.any():
             out[full] = np.maximum.reduceat(values, self.starts[full])
         return out
@@ -299,23 +299,17 @@ class ClaimIndex:
         """The classifier's output for every claim."""
         return (qvec @ self.classifier[:-1] + self.classifier[-1])[:-1]
 
+    @property
+    def _prunes(self) -> bool:
+        """True for a knowledge base large enough that only the best few claims are scored in full."""
+        return len(self.example_texts) > _PRUNE_ABOVE and len(self.claim_ids) > _CANDIDATES
+
     def _candidates(self, lex: np.ndarray, clf: np.ndarray) -> np.ndarray:
         """Claim indices worth scoring in full: all of them, or the best few in a large knowledge base."""
-        n_claims = len(self.claim_ids)
-        if len(self.example_texts) <= _PRUNE_ABOVE or n_claims <= _CANDIDATES:
-            return np.arange(n_claims)
+        if not self._prunes:
+            return np.arange(len(self.claim_ids))
         prior = self._example_groups.max(lex) + clf
         return np.argpartition(-prior, _CANDIDATES)[:_CANDIDATES]
-
-    def _counter_scores(self, qvec: np.ndarray, cand: np.ndarray, pruned: bool) -> np.ndarray:
-        """Per candidate: how close the message is to its nearest counter-example (own or global), at least 0."""
-        if pruned:
-            rows, groups = self._counter_groups.take(cand)
-            own = groups.max(self._own_counter_vecs[rows] @ qvec, empty=0.0)
-        else:
-            own = self._counter_groups.max(self._own_counter_vecs @ qvec, empty=0.0)
-        global_max = float((self._off_topic_vecs @ qvec).max(initial=0.0))
-        return np.maximum(own, global_max)
 
     def score(self, text: str, top: int = 3, *, topics: bool = False, vec: np.ndarray | None = None,
               excluded: np.ndarray | None = None) -> list[ClaimScore]:
@@ -324,24 +318,49 @@ class ClaimIndex:
         ``vec``: the text's embedding when the caller already has it (a batch of segments is embedded at once).
         ``excluded``: a boolean per claim (in ``claim_ids`` order); those claims are never returned.
         """
-        if not self.claim_ids or not text:
-            return []
+        return self.score_many([text], top, topics=topics, vecs=None if vec is None else vec[None, :],
+                               excluded=excluded)[0]
+
+    def score_many(self, texts: list[str], top: int = 3, *, topics: bool = False, vecs: np.ndarray | None = None,
+                   excluded: np.ndarray | None = None) -> list[list[ClaimScore]]:
+        """``score`` for each of several texts (a message and its sentences), with ``vecs`` one row per text.
+
+        Reading the examples' vectors from memory is most of the cost of scoring, and one matrix product reads
+        them once for every text.
+        """
+        if not self.claim_ids or not texts:
+            return [[] for _ in texts]
+        if vecs is None:
+            vecs = np.vstack([self.embedder.embed(text) for text in texts])
+        queries = self._center(vecs)
+        sims = own = None
+        if not self._prunes:
+            sims = self.example_vecs @ queries.T
+            own = self._counter_groups.max(self._own_counter_vecs @ queries.T, empty=0.0)
+        near_off_topic = (self._off_topic_vecs @ queries.T).max(axis=0, initial=0.0)
+        return [self._rank(text, queries[i], None if sims is None else sims[:, i], None if own is None else own[:, i],
+                           float(near_off_topic[i]), top, topics, excluded) if text else []
+                for i, text in enumerate(texts)]
+
+    def _rank(self, text: str, qvec: np.ndarray, sims: np.ndarray | None, own_counter: np.ndarray | None,
+              near_off_topic: float, top: int, topics: bool, excluded: np.ndarray | None) -> list[ClaimScore]:
+        """One text's ranking from its centred vector; ``sims`` and ``own_counter`` (its cosine with every
+        example, its nearest own counter-example per claim) are computed here when None (a pruned base)."""
         w = self.weights
-        qvec = self._center(self.embedder.embed(text) if vec is None else vec)
         lex = self._lexical(self._terms(text), len(self.example_texts))
         clf = self._classify(qvec)
         cand = self._candidates(lex, clf)
-        pruned = len(cand) < len(self.claim_ids)
-        if pruned:
+        if sims is None or own_counter is None:
             rows, groups = self._example_groups.take(cand)
             sims, lex = self.example_vecs[rows] @ qvec, lex[rows]
+            counter_rows, counter_groups = self._counter_groups.take(cand)
+            own_counter = counter_groups.max(self._own_counter_vecs[counter_rows] @ qvec, empty=0.0)
         else:
             rows, groups = np.arange(len(self.example_texts)), self._example_groups
-            sims = self.example_vecs @ qvec
         mixed = w.lexical * lex + w.semantic * sims
         combined = groups.top_mean(mixed, w.top_k) + w.classifier * clf[cand]
         sem_max = groups.max(sims)
-        counter = self._counter_scores(qvec, cand, pruned)
+        counter = np.maximum(own_counter, near_off_topic)
         combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
         if not topics:
             combined[self.is_topic[cand]] = -np.inf
