@@ -24,8 +24,19 @@ def test_encoder_gives_unit_vectors_that_know_paraphrases():
     assert vecs.shape == (3, enc.dim)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-3)
     assert vecs[0] @ vecs[1] > vecs[0] @ vecs[2] + 0.3
-    # Dynamic int8 quantisation scales activations per batch, so a text alone and in a batch differ slightly.
-    assert enc.embed("china gives every citizen one social credit score") @ vecs[0] > 0.98
+    # A message's texts run one by one, so a text alone and among others get the same vector.
+    assert np.array_equal(enc.embed("china gives every citizen one social credit score"), vecs[0])
+
+
+def test_a_sentences_vector_does_not_depend_on_the_sentences_beside_it():
+    """int8 quantisation scales by batch, so a message's sentences run one by one: the same sentence gets the
+    same vector whatever the rest of the post says."""
+    enc = load_encoder()
+    claim = "in china a low social credit score stops you from buying train tickets"
+    short = enc.embed_many([claim, "lol"])
+    long = enc.embed_many([claim, "and then there was the long story about my cousin's wedding in the "
+                                  "countryside, the bus that broke down twice and the rain that never stopped"])
+    assert np.array_equal(short[0], long[0])
 
 
 def test_a_damaged_encoder_file_is_refused(tmp_path: Path):

@@ -62,7 +62,8 @@ class EncoderEmbedder:
         return self._run([text])[0]
 
     def embed_many(self, texts: list[str], chunk: int = _BATCH) -> np.ndarray:
-        """One unit row per text, in batches of similar length.
+        """One unit row per text: a knowledge base's examples in batches of similar length, a message's texts
+        one by one.
 
         Large batches (knowledge-base examples) are remembered; any text already remembered (a message that
         repeats an example word for word, as spam does) is not run again. Single messages are not stored, so
@@ -70,6 +71,11 @@ class EncoderEmbedder:
         """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         remember = len(texts) >= _CACHE_FROM
+        if not remember:
+            # A message's sentences run one at a time. In a batch each is padded to the longest, which costs
+            # long posts more than the extra calls do, and int8 quantisation takes its scale from the whole
+            # batch, so a sentence's vector would move with its neighbours.
+            chunk = 1
         todo = []
         for i, text in enumerate(texts):
             hit = self._cache.get(text)
