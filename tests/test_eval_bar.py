@@ -58,8 +58,8 @@ def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
     """Real prose (the test half of real_dev.yaml) keeps at least the precision and recall measured for it.
 
     A floor, not the goal: measured 2026-11-29 (fourth session, 721 + 257 new passages, labels audited) precision
-    0.740, recall 0.394 on passages that make their claim on their own (English alone 0.743 / 0.528), and 0.733 /
-    0.387 after the fifth session (0.731 / 0.517). On the third session's 506 passages and labels it was 0.672 /
+    0.740, recall 0.394 on passages that make their claim on their own (English alone 0.743 / 0.528), and 0.729 /
+    0.387 after the fifth session (0.727 / 0.517). On the third session's 506 passages and labels it was 0.672 /
     0.300. The target is precision >= 0.95 with recall
     >= 0.75; the README says where it stands. The floor leaves room for int8 arithmetic differing slightly
     between processors.
