@@ -50,8 +50,7 @@ def test_remembered_words_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _padded_top_mean(values: np.ndarray, sizes: np.ndarray, k: int) -> np.ndarray:
     """The plain computation: a padded matrix of each group's values, partitioned."""
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    padded = np.append(values, values.dtype.type(-np.inf))[_slots(owner, len(sizes), k, len(values))]
+    padded = np.append(values, values.dtype.type(-np.inf))[_slots(sizes, k, len(values))]
     return -np.partition(-padded, k - 1, axis=1)[:, :k].mean(axis=1)
 
 

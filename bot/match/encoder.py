@@ -71,11 +71,10 @@ class EncoderEmbedder:
         """
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         remember = len(texts) >= _CACHE_FROM
-        if not remember:
-            # A message's sentences run one at a time. In a batch each is padded to the longest, which costs
-            # long posts more than the extra calls do, and int8 quantisation takes its scale from the whole
-            # batch, so a sentence's vector would move with its neighbours.
-            chunk = 1
+        # A message's sentences run one at a time. In a batch each is padded to the longest, which costs long
+        # posts more than the extra calls do, and int8 quantisation takes its scale from the whole batch, so a
+        # sentence's vector would move with its neighbours.
+        batch = chunk if remember else 1
         todo = []
         for i, text in enumerate(texts):
             hit = self._cache.get(text)
@@ -84,8 +83,8 @@ class EncoderEmbedder:
             else:
                 out[i] = hit
         order = sorted(todo, key=lambda i: len(texts[i]))
-        for start in range(0, len(order), chunk):
-            rows = order[start:start + chunk]
+        for start in range(0, len(order), batch):
+            rows = order[start:start + batch]
             out[rows] = self._run([texts[i] for i in rows])
         if remember:
             if len(self._cache) + len(todo) > _CACHE_MAX:

@@ -126,14 +126,12 @@ class TopicGate:
     def level(self, text: str) -> int:
         """2, 1 or 0 for ``text`` (raw or normalised); one typo is allowed in words of seven letters or more."""
         low = text[:4000].casefold()
-        if low.isascii():
-            if self._screen_ascii.isdisjoint(low.encode().translate(_ASCII_WORD_BYTES).split()):
-                return self.NONE
-            words = _WORD.findall(low)
-        else:
-            words = _WORD.findall(low)
-            if self._screen.isdisjoint(words) and not (self._unspaced and self._unspaced.search(low)):
-                return self.NONE
+        ascii_text = low.isascii()
+        if ascii_text and self._screen_ascii.isdisjoint(low.encode().translate(_ASCII_WORD_BYTES).split()):
+            return self.NONE
+        words = _WORD.findall(low)
+        if not ascii_text and self._screen.isdisjoint(words) and not (self._unspaced and self._unspaced.search(low)):
+            return self.NONE
         low = straight_apostrophes(low)
         if self._strong.matches(low, words):
             return self.STRONG

@@ -69,14 +69,14 @@ class ClaimScore:
     classifier: float = 0.0
 
 
-def _slots(owner: np.ndarray, n_groups: int, k: int, pad: int) -> np.ndarray:
-    """A (n_groups, width) matrix of each group's row indices, padded with ``pad``; ``owner`` must be sorted.
+def _slots(sizes: np.ndarray, k: int, pad: int) -> np.ndarray:
+    """A (groups, width) matrix of the row indices of consecutive groups of ``sizes`` rows, padded with ``pad``.
 
     A group with fewer than ``k`` rows (but at least one) repeats its rows instead, so a top-k mean over it is
     a mean over what it has.
     """
-    counts = np.bincount(owner, minlength=n_groups).tolist()
-    out = np.full((n_groups, max(k, *counts, 1) if counts else k), pad, dtype=np.int64)
+    counts = sizes.tolist()
+    out = np.full((len(counts), max(k, *counts, 1) if counts else k), pad, dtype=np.int64)
     start = 0
     for group, count in enumerate(counts):
         rows = np.arange(start, start + count)
@@ -134,8 +134,7 @@ class _Groups:
             second = np.maximum.reduceat(np.where(at_first, -np.inf, values), self.starts).astype(values.dtype)
             ties = np.add.reduceat(at_first, self.starts, dtype=np.int64) > 1
             return (first + np.where(ties | (self.sizes == 1), first, second)) / 2
-        owner = np.repeat(np.arange(len(self.sizes)), self.sizes)
-        padded = np.append(values, values.dtype.type(-np.inf))[_slots(owner, len(self.sizes), k, len(values))]
+        padded = np.append(values, values.dtype.type(-np.inf))[_slots(self.sizes, k, len(values))]
         return -np.partition(-padded, k - 1, axis=1)[:, :k].mean(axis=1)
 
 
@@ -356,7 +355,7 @@ class ClaimIndex:
             counter_rows, counter_groups = self._counter_groups.take(cand)
             own_counter = counter_groups.max(self._own_counter_vecs[counter_rows] @ qvec, empty=0.0)
         else:
-            rows, groups = np.arange(len(self.example_texts)), self._example_groups
+            rows, groups = None, self._example_groups
         mixed = w.lexical * lex + w.semantic * sims
         combined = groups.top_mean(mixed, w.top_k) + w.classifier * clf[cand]
         sem_max = groups.max(sims)
@@ -371,7 +370,8 @@ class ClaimIndex:
             if not np.isfinite(combined[row]):
                 break
             first, size = int(groups.starts[row]), int(groups.sizes[row])
-            best = int(rows[first + int(np.argmax(mixed[first:first + size]))])
+            best = first + int(np.argmax(mixed[first:first + size]))
+            best = best if rows is None else int(rows[best])
             results.append(ClaimScore(self.claim_ids[int(cand[row])], float(combined[row]), float(lex[first:first + size].max()),
                                       float(sem_max[row]), float(counter[row]), self.example_texts[best],
                                       float(clf[cand[row]])))
