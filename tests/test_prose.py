@@ -84,6 +84,21 @@ def test_explainers_correcting_the_popular_picture_are_rebuttals_but_claims_are_
     assert not rebuts("it s not fair that a low score stops your kids from going to good schools")
 
 
+def test_fact_check_verdicts_are_rebuttals_but_claims_are_not():
+    """'unfounded', 'misleading', 'not the case', 'far from ready', 'may not mean what you think', 'there isn't a
+    social credit score' give a verdict on the claim; 'far from perfect' or 'no way off the list' do not."""
+    assert rebuts("the claims about vending machines are unfounded")
+    assert rebuts("that headline is misleading, the ban comes from a court")
+    assert rebuts("that is simply not the case for ordinary citizens")
+    assert rebuts("the system was due by 2020 but is far from ready")
+    assert rebuts("the term may not mean what you think it means")
+    assert rebuts("no there isn t a social credit score in china")
+    assert rebuts("in reality the lists target unpaid court debts")
+    assert not rebuts("my social credit score is far from perfect after that post")
+    assert not rebuts("there s no way off the blacklist once you are on it")
+    assert not rebuts("in china a low social credit score means no plane tickets")
+
+
 def test_rebuttals_in_other_languages_are_recognised():
     """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
     assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")

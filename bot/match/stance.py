@@ -59,6 +59,15 @@ REBUTTAL = re.compile(
     rf"(?:score|system|rating)|no (?:single|one|unified) (?:score|number|rating|system)|"
     rf"(?:is{_NT}|is not|are{_NT}|are not) what (?:people|most|many|westerners|you)|"
     rf"(?:is{_NT}|is not|isnt|not) (?:a )?real (?:thing|system)|(?:popular|western) (?:imagination|perception)s?|"
+    # How fact checks word a verdict: "unfounded", "misleading", "not the case", "in reality", "no proof",
+    # "far from ready", "may not mean what you think", "there isn't a social credit score".
+    rf"unfounded|baseless|groundless|unsubstantiated|misleading|hoax\w*|inaccurate|"
+    rf"(?:is|was|simply) not the case|(?:is{_NT}|was{_NT}) the case|in reality|the reality is|"
+    rf"mis(?:represent|characteri[sz]|interpret)\w*|false (?:claims?|narrative|impression|premise)|"
+    rf"no (?:proof|indication)|(?:lack of|lacks|little|scant) evidence|fact[- ]?check\w*|"
+    rf"far from (?:ready|complete|completed|finished|done|implemented|fully|a reality|unified|universal|nationwide)|"
+    rf"(?:does{_NT}|does not|may not|might not|did{_NT}|did not) (?:really |actually |necessarily )?mean what|"
+    rf"there(?: is{_NT}| is not| is no|{_S} no) (?:a |any )?(?:social credit |citizen |personal |national )?scores?\b|"
     + _OTHER_LANGUAGES + r")\b"
 )
 
