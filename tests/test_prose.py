@@ -99,6 +99,14 @@ def test_fact_check_verdicts_are_rebuttals_but_claims_are_not():
     assert not rebuts("in china a low social credit score means no plane tickets")
 
 
+def test_asking_whether_a_claim_is_true_or_a_myth_is_not_a_rebuttal():
+    """'Is this true or fake news?' asks about the claim; 'it's a myth' still rebuts it."""
+    assert not rebuts("police take the dog when the points run out is this true or a fake news")
+    assert not rebuts("the bologna points app is chinese social credit in italy is exaggeration or true")
+    assert not rebuts("is the dog points thing real or just a myth")
+    assert rebuts("nah it s a myth western media made it up")
+
+
 def test_rebuttals_in_other_languages_are_recognised():
     """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
     assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")

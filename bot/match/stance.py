@@ -76,6 +76,17 @@ REBUTTAL = re.compile(
 _HAN_REBUTTAL = re.compile("谣言|謠言|误解|誤解|误读|不存在|神话|神話|夸大|誇大|并非|並非|不实|不實")
 
 
+#: "Is this true or fake news?", "myth or real?": asking whether the claim holds is asking about it, not rebutting it.
+_TRUE_OR_MYTH = re.compile(
+    r"\b(?:true|real|fact|legit)\s+or\s+(?:just\s+)?(?:an?\s+)?(?:myth|fake|exaggerat\w*|hoax|misinformation|"
+    r"propaganda|overblown|overhyped|urban legend)|"
+    r"\b(?:myth|fake news|fake|exaggerat\w*|hoax|misinformation|propaganda|overblown|overhyped)\s+or\s+"
+    r"(?:is\s+it\s+)?(?:true|real|fact|legit)\b"
+)
+
+
 def rebuts(text: str) -> bool:
-    """True when normalised ``text`` contains a rebuttal phrase."""
-    return REBUTTAL.search(text) is not None or (not text.isascii() and _HAN_REBUTTAL.search(text) is not None)
+    """True when normalised ``text`` contains a rebuttal phrase (and does not ask whether the claim is true or a myth)."""
+    if REBUTTAL.search(text) is None and (text.isascii() or _HAN_REBUTTAL.search(text) is None):
+        return False
+    return _TRUE_OR_MYTH.search(text) is None
