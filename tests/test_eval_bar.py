@@ -30,8 +30,8 @@ def test_dev_set_precision_and_recall(tmp_path):
     """Precision >= 0.95 and recall >= 0.90 on tests/data/chat_dev.yaml (replies and 🔎 both count).
 
     Recall was 0.85 before the transformer encoder; measured 0.946 with it (precision 0.971, 652 items,
-    all 45 claims, suggest bar 0.56, 2026-11-29), 0.956 (precision 0.979) after the fourth session's examples
-    and 0.970 (precision 0.988) after the fifth's.
+    all 45 claims, suggest bar 0.56, 2026-11-29), 0.956 (precision 0.979) after the fourth session's examples,
+    0.970 (precision 0.988) after the fifth's and 0.972 (precision 0.993) after the sixth's.
     """
     dev = _answerable(DATA / "chat_dev.yaml", tmp_path / "dev.yaml")
     report = run_eval(dev, Config(database=tmp_path / "db.sqlite3"))
@@ -46,10 +46,12 @@ def test_chat_in_the_voices_users_write_in(tmp_path):
 
     Measured 2026-11-29: 0.967 / 0.775 when the first 295 lines were written, 0.983 / 0.890 after two rounds of
     examples in those voices; a second batch of 185 lines scored 0.991 / 0.845 on its own before anything was
-    tuned on it (0.986 / 0.871 for the whole set), and 0.993 / 0.899 after a third round.
+    tuned on it (0.986 / 0.871 for the whole set), and 0.993 / 0.899 after a third round. A third batch (255 lines)
+    scored 0.994 / 0.870 and a fourth (199) 0.973 / 0.807 untouched; the whole set 0.992 / 0.907 after two more
+    rounds.
     """
     report = run_eval(DATA / "chat_voices.yaml", Config(database=tmp_path / "db.sqlite3"))
-    assert report["n"] >= 450
+    assert report["n"] >= 900
     assert report["precision"] >= 0.95, report["errors"][:20]
     assert report["recall"] >= 0.88, report["errors"][:20]
 
@@ -59,8 +61,9 @@ def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
 
     A floor, not the goal: measured 2026-11-29 (fourth session, 721 + 257 new passages, labels audited) precision
     0.740, recall 0.394 on passages that make their claim on their own (English alone 0.743 / 0.528), and 0.729 /
-    0.387 after the fifth session (0.727 / 0.517). On the third session's 506 passages and labels it was 0.672 /
-    0.300. The target is precision >= 0.95 with recall
+    0.387 after the fifth session (0.727 / 0.517). The sixth added 436 passages of new pages to the half (1,279 in
+    all; 0.710 / 0.385 before its changes) and left it at 0.728 / 0.395 (English 0.728 / 0.515). On the third
+    session's 506 passages and labels it was 0.672 / 0.300. The target is precision >= 0.95 with recall
     >= 0.75; the README says where it stands. The floor leaves room for int8 arithmetic differing slightly
     between processors.
     """
