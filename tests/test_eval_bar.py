@@ -56,6 +56,18 @@ def test_chat_in_the_voices_users_write_in(tmp_path):
     assert report["recall"] >= 0.88, report["errors"][:20]
 
 
+def test_near_miss_chat_is_left_alone(tmp_path):
+    """Chat that uses a claim's words but makes no claim (tests/data/chat_near_misses.yaml: credit bureaus, game
+    bans, China travel, Black Mirror as a show) gets at most 6 answers or 🔎 in 158 lines.
+
+    Measured 2026-11-29: 6 when the lines were written (4 at the start of that session), 4 after six
+    counter-examples. Every answer here is a false one, so this is a ceiling on embarrassment, not a goal.
+    """
+    report = run_eval(DATA / "chat_near_misses.yaml", Config(database=tmp_path / "db.sqlite3"))
+    assert report["n"] >= 150
+    assert report["fp"] <= 6, report["errors"]
+
+
 def test_real_text_does_not_fall_below_what_was_measured(tmp_path):
     """Real prose (the test half of real_dev.yaml) keeps at least the precision and recall measured for it.
 
