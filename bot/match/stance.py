@@ -77,11 +77,10 @@ _HAN_REBUTTAL = re.compile("谣言|謠言|误解|誤解|误读|不存在|神话|
 
 
 #: "Is this true or fake news?", "myth or real?": asking whether the claim holds is asking about it, not rebutting it.
+_TRUE = r"(?:true|real|fact|legit)"
+_MYTH = r"(?:myth|fake|exaggerat\w*|hoax|misinformation|propaganda|overblown|overhyped)"
 _TRUE_OR_MYTH = re.compile(
-    r"\b(?:true|real|fact|legit)\s+or\s+(?:just\s+)?(?:an?\s+)?(?:myth|fake|exaggerat\w*|hoax|misinformation|"
-    r"propaganda|overblown|overhyped|urban legend)|"
-    r"\b(?:myth|fake news|fake|exaggerat\w*|hoax|misinformation|propaganda|overblown|overhyped)\s+or\s+"
-    r"(?:is\s+it\s+)?(?:true|real|fact|legit)\b"
+    rf"\b{_TRUE}\s+or\s+(?:just\s+)?(?:an?\s+)?(?:{_MYTH}|urban legend)|\b{_MYTH}(?: news)?\s+or\s+(?:is\s+it\s+)?{_TRUE}\b"
 )
 
 
