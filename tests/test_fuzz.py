@@ -34,8 +34,11 @@ from bot.kb.loader import KnowledgeBase, load_knowledge
 from bot.match.normalise import normalise
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Seconds one call may take on any input up to 100 kB (a safety bound; typical calls take well under 1 ms).
-CALL_BOUND = 0.050
+#: Seconds one call may take on any input up to 100 kB. A safety bound against super-linear work (a quadratic
+#: regex on 100 kB takes seconds), not a speed target: speed is `python -m bot bench`'s job. Typical calls take
+#: well under 1 ms; the slowest inputs found (many short sentences that reach the encoder) take 10-50 ms, so a
+#: tighter bound would fail on a busy machine.
+CALL_BOUND = 0.250
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FILE_FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
