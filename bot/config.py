@@ -64,8 +64,8 @@ class KnowledgeConfig(_Section):
 
 
 class MatchConfig(_Section):
-    confident: float = Field(0.6, ge=0, le=1, description="Combined score needed to answer.")
-    suggest: float = Field(0.56, ge=0, le=1, description="Combined score needed for a quiet 🔎.")
+    confident: float = Field(0.64, ge=0, le=1, description="Combined score needed to answer.")
+    suggest: float = Field(0.6, ge=0, le=1, description="Combined score needed for a quiet 🔎.")
     margin: float = Field(0.08, ge=0, le=1, description="Lead over the runner-up claim needed to answer.")
     short_words: int = Field(5, ge=1, description="Messages with fewer words only ever reach 'suggest'.")
     context_minutes: float = Field(5, ge=0, description="How long a topic mention keeps a channel on topic.")

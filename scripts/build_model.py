@@ -17,10 +17,11 @@ Torch is needed here only, in a separate virtual environment (an unpinned torch 
     .venv-build/bin/pip install '.[build-model]'
     .venv-build/bin/python scripts/build_model.py encoder   # or: static, finetune, vectors, all
 
-``finetune`` builds the encoder from all-MiniLM-L6-v2 fine-tuned on the bundled knowledge base first
-(``scripts/finetune_encoder.py``: contrastive pairs from each claim's examples, its counter-examples as hard
-negatives; seeded, CPU, a few minutes), then exports it exactly as ``encoder`` does. The bundled encoder is the
-stock one: ``docs/encoder-finetune.md`` has the measurements and why.
+``finetune`` builds the encoder from all-MiniLM-L6-v2 fine-tuned first (``scripts/finetune_encoder.py``:
+contrastive pairs from each claim's examples and from the labelled tuning data, its counter-examples and labelled
+non-claims as hard negatives; seeded, CPU, 10-15 minutes), then exports it exactly as ``encoder`` does. The
+bundled encoder is the fine-tuned one (``all`` builds it); ``encoder`` alone builds the stock model, for
+comparison. ``docs/encoder-finetune.md`` has the measurements.
 
 ``vectors`` (run by ``encoder`` and ``all`` too, and by ``.venv/bin/python scripts/build_model.py vectors``
 alone, no torch needed) stores the bundled examples' vectors so a cold start need not embed them all.
@@ -145,7 +146,7 @@ def build_encoder(source: Path | None = None, out: Path = OUT, origin: str = SOU
 
 
 def build_finetuned_encoder(out: Path = OUT) -> None:
-    """Fine-tune the stock model on ``knowledge/`` (``scripts/finetune_encoder.py``), then export it."""
+    """Fine-tune the stock model (``scripts/finetune_encoder.py``), then export it: the bundled encoder."""
     import torch
     from finetune_encoder import FinetuneSettings, finetune
 
@@ -153,8 +154,8 @@ def build_finetuned_encoder(out: Path = OUT) -> None:
     settings = FinetuneSettings()
     with tempfile.TemporaryDirectory() as tmp:
         finetune(_source_dir(), Path(tmp), settings=settings)
-        build_encoder(Path(tmp), out, f"{SOURCE}, fine-tuned on knowledge/ by scripts/finetune_encoder.py "
-                                      f"({settings.steps} steps, seed {settings.seed})")
+        build_encoder(Path(tmp), out, f"{SOURCE}, fine-tuned on knowledge/ and the labelled tuning data by "
+                                      f"scripts/finetune_encoder.py ({settings.steps} steps, seed {settings.seed})")
 
 
 def build_example_vectors(out: Path = OUT) -> None:
@@ -194,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     if args.which in ("static", "all"):
         build_static()
-    if args.which in ("encoder", "all"):
+    if args.which == "encoder":
         build_encoder()
-    if args.which == "finetune":
+    if args.which in ("finetune", "all"):
         build_finetuned_encoder()
     if args.which in ("encoder", "finetune", "vectors", "all"):
         build_example_vectors()
