@@ -10,7 +10,8 @@ Built once per knowledge base (a reload builds a new one). Three signals, all de
 
 A claim's similarity is the mean of its two best-matching examples (one lucky example is weaker evidence
 than two), the classifier's output is added, and counter-examples (a claim's own and the knowledge base's
-``off_topic_examples``) push a claim down when the message is closer to them than to the claim. ``score`` is
+``off_topic_examples``) push a claim down when the message is closer to them than to the claim, the harder
+the closer. ``score`` is
 vectorised over claims: a handful of numpy calls whatever the number of claims.
 """
 
@@ -51,6 +52,10 @@ class Weights:
     top_k: int = 2
     counter_penalty: float = 0.15
     counter_slack: float = 0.03
+    #: Beyond the flat penalty, how hard a counter-example pushes per unit it is nearer than the claim's examples.
+    counter_gain: float = 0.5
+    #: A message this close to a counter-example (cosine) is that counter-example: its claim is ruled out.
+    counter_same: float = 0.95
     center: bool = True
     k1: float = 1.2
     b: float = 0.75
@@ -361,6 +366,8 @@ class ClaimIndex:
         sem_max = groups.max(sims)
         counter = np.maximum(own_counter, near_off_topic)
         combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
+        combined -= w.counter_gain * np.clip(counter - sem_max - w.counter_slack, 0.0, None)
+        combined[counter >= w.counter_same] = -np.inf
         if not topics:
             combined[self.is_topic[cand]] = -np.inf
         if excluded is not None:
