@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # the bot's own loader and normaliser, imported where used
 LABELLED = ROOT / "tests" / "data"
 #: The labelled files fine-tuning may read; ``real_dev.yaml`` only its ``tune`` half.
 LABELLED_CHAT = ("chat_dev.yaml", "chat_voices.yaml", "chat_near_misses.yaml")
@@ -62,7 +63,6 @@ def training_texts(leave_out: frozenset[str] = frozenset()) -> tuple[dict[str, l
 
     Claims in ``leave_out`` are left out whole (phrasings and near misses), as a claim added later would be.
     """
-    sys.path.insert(0, str(ROOT))
     from bot.config import Config
     from bot.kb.loader import load_knowledge
     from bot.match.normalise import normalise
@@ -92,7 +92,6 @@ def labelled_texts(leave_out: frozenset[str] = frozenset()) -> tuple[dict[str, l
     """
     import yaml
 
-    sys.path.insert(0, str(ROOT))
     from bot.match.normalise import normalise
 
     items: list[dict[str, Any]] = []

@@ -36,87 +36,129 @@ def test_a_long_post_yields_a_bounded_number_of_segments():
     assert len(segments(post)) == MAX_SEGMENTS
 
 
+def _assert_stance(rebuttals: list[str], claims: list[str]) -> None:
+    """Every text in ``rebuttals`` reads as a rebuttal; none in ``claims`` does (the failures are listed)."""
+    assert [text for text in rebuttals if not rebuts(text)] == []
+    assert [text for text in claims if rebuts(text)] == []
+
+
 def test_rebuttal_phrases_are_recognised_and_questions_are_not():
     """'that's a myth' and "isn't true" rebut; 'is it true that...' asks."""
-    assert rebuts("people say china scores everyone but that's a myth")
-    assert rebuts("the idea that your friends lower your score isn t true")
-    assert rebuts("the social credit system is not a single unified national system")
-    assert rebuts("there s no single score for every citizen")
-    assert not rebuts("is it true that china gives everyone a score")
-    assert not rebuts("china gives every citizen a single score")
-    assert not rebuts("the blacklist is real and millions are on it")
+    _assert_stance(
+        rebuttals=[
+            "people say china scores everyone but that's a myth",
+            "the idea that your friends lower your score isn t true",
+            "the social credit system is not a single unified national system",
+            "there s no single score for every citizen",
+        ],
+        claims=[
+            "is it true that china gives everyone a score",
+            "china gives every citizen a single score",
+            "the blacklist is real and millions are on it",
+        ],
+    )
 
 
 def test_denials_and_reported_claims_are_rebuttals_but_claims_with_negatives_are_not():
     """'nor does it assign...', 'not remotely the same as Nosedive', 'they claim that...' rebut; a claim that
     merely contains "don't" or "only" (who gets blacklisted, what a low score blocks) is still a claim."""
-    assert rebuts("nor does it assign every citizen a numerical score")
-    assert rebuts("the social credit system is not remotely the same thing as nosedive")
-    assert rebuts("it is not based on ai or big data")
-    assert rebuts("your friends don t affect your score")
-    assert rebuts("they claim that zhima credit is the government s social credit score")
-    assert rebuts("so far there are only local pilots with different rules")
-    assert rebuts("it is often wrongly described as one score for everyone")
-    assert rebuts("no one in china is losing social credit points for talking about tiananmen")
-    assert rebuts("nobody gets banned from trains for a tweet")
-    assert not rebuts("no one told me you lose points for jaywalking in china")
-    assert not rebuts("if you don t pay your debts you get blacklisted and can t fly")
-    assert not rebuts("banks won t give you a loan if your social credit score is low")
-    assert not rebuts("it s not like our credit scores are any different")
-    assert not rebuts("only people with high scores can rent bikes without a deposit")
-    assert not rebuts("people who do not score high enough are denied loans")
-    assert not rebuts("the journalist was wrongly blacklisted and could not fly")
+    _assert_stance(
+        rebuttals=[
+            "nor does it assign every citizen a numerical score",
+            "the social credit system is not remotely the same thing as nosedive",
+            "it is not based on ai or big data",
+            "your friends don t affect your score",
+            "they claim that zhima credit is the government s social credit score",
+            "so far there are only local pilots with different rules",
+            "it is often wrongly described as one score for everyone",
+            "no one in china is losing social credit points for talking about tiananmen",
+            "nobody gets banned from trains for a tweet",
+        ],
+        claims=[
+            "no one told me you lose points for jaywalking in china",
+            "if you don t pay your debts you get blacklisted and can t fly",
+            "banks won t give you a loan if your social credit score is low",
+            "it s not like our credit scores are any different",
+            "only people with high scores can rent bikes without a deposit",
+            "people who do not score high enough are denied loans",
+            "the journalist was wrongly blacklisted and could not fly",
+        ],
+    )
 
 
 def test_explainers_correcting_the_popular_picture_are_rebuttals_but_claims_are_not():
     """'oversimplified', 'not nearly as dystopian as', 'there is no national score', 'not what people think'
     correct the picture; a claim that uses 'not', 'no' or 'national' is still a claim."""
-    assert rebuts("the western picture of social credit is oversimplified")
-    assert rebuts("it s not nearly as dystopian as reddit thinks")
-    assert rebuts("there is no national score for individuals")
-    assert rebuts("china has no single score for its citizens")
-    assert rebuts("it is not a national system but a patchwork of local ones")
-    assert rebuts("social credit isn t what most people think it is")
-    assert rebuts("the media sensationalised the rongcheng pilot")
-    assert not rebuts("there s no way off the blacklist once you are on it")
-    assert not rebuts("china is building a national system that scores every citizen")
-    assert not rebuts("the system is not a joke, they ban you from trains")
-    assert not rebuts("it s not fair that a low score stops your kids from going to good schools")
+    _assert_stance(
+        rebuttals=[
+            "the western picture of social credit is oversimplified",
+            "it s not nearly as dystopian as reddit thinks",
+            "there is no national score for individuals",
+            "china has no single score for its citizens",
+            "it is not a national system but a patchwork of local ones",
+            "social credit isn t what most people think it is",
+            "the media sensationalised the rongcheng pilot",
+        ],
+        claims=[
+            "there s no way off the blacklist once you are on it",
+            "china is building a national system that scores every citizen",
+            "the system is not a joke, they ban you from trains",
+            "it s not fair that a low score stops your kids from going to good schools",
+        ],
+    )
 
 
 def test_fact_check_verdicts_are_rebuttals_but_claims_are_not():
     """'unfounded', 'misleading', 'not the case', 'far from ready', 'may not mean what you think', 'there isn't a
     social credit score' give a verdict on the claim; 'far from perfect' or 'no way off the list' do not."""
-    assert rebuts("the claims about vending machines are unfounded")
-    assert rebuts("that headline is misleading, the ban comes from a court")
-    assert rebuts("that is simply not the case for ordinary citizens")
-    assert rebuts("the system was due by 2020 but is far from ready")
-    assert rebuts("the term may not mean what you think it means")
-    assert rebuts("no there isn t a social credit score in china")
-    assert rebuts("in reality the lists target unpaid court debts")
-    assert not rebuts("my social credit score is far from perfect after that post")
-    assert not rebuts("there s no way off the blacklist once you are on it")
-    assert not rebuts("in china a low social credit score means no plane tickets")
+    _assert_stance(
+        rebuttals=[
+            "the claims about vending machines are unfounded",
+            "that headline is misleading, the ban comes from a court",
+            "that is simply not the case for ordinary citizens",
+            "the system was due by 2020 but is far from ready",
+            "the term may not mean what you think it means",
+            "no there isn t a social credit score in china",
+            "in reality the lists target unpaid court debts",
+        ],
+        claims=[
+            "my social credit score is far from perfect after that post",
+            "there s no way off the blacklist once you are on it",
+            "in china a low social credit score means no plane tickets",
+        ],
+    )
 
 
 def test_asking_whether_a_claim_is_true_or_a_myth_is_not_a_rebuttal():
     """'Is this true or fake news?' asks about the claim; 'it's a myth' still rebuts it."""
-    assert not rebuts("police take the dog when the points run out is this true or a fake news")
-    assert not rebuts("the bologna points app is chinese social credit in italy is exaggeration or true")
-    assert not rebuts("is the dog points thing real or just a myth")
-    assert rebuts("nah it s a myth western media made it up")
+    _assert_stance(
+        rebuttals=[
+            "nah it s a myth western media made it up",
+        ],
+        claims=[
+            "police take the dog when the points run out is this true or a fake news",
+            "the bologna points app is chinese social credit in italy is exaggeration or true",
+            "is the dog points thing real or just a myth",
+        ],
+    )
 
 
 def test_rebuttals_in_other_languages_are_recognised():
     """A German, French, Spanish or Italian post that calls the claim a myth is not answered as if it made it."""
-    assert rebuts("ein einheitliches sozialkreditsystem gibt es so nicht")
-    assert rebuts("la note unique pour chaque citoyen chinois est un mythe")
-    assert rebuts("le crédit social n'existe pas sous cette forme")
-    assert rebuts("que china puntúa a todos es un mito")
-    assert rebuts("secondo un'errata idea la cina gestirebbe un punteggio unico")
-    assert not rebuts("in china gibt es schwarze listen für schuldner")
-    assert not rebuts("la chine note ses citoyens")
-    assert rebuts("所谓全国统一的社会信用评分并不存在")
+    _assert_stance(
+        rebuttals=[
+            "ein einheitliches sozialkreditsystem gibt es so nicht",
+            "la note unique pour chaque citoyen chinois est un mythe",
+            "le crédit social n'existe pas sous cette forme",
+            "que china puntúa a todos es un mito",
+            "secondo un'errata idea la cina gestirebbe un punteggio unico",
+            "所谓全国统一的社会信用评分并不存在",
+        ],
+        claims=[
+            "in china gibt es schwarze listen für schuldner",
+            "la chine note ses citoyens",
+        ],
+    )
 
 
 def test_chinese_posts_split_into_their_sentences():

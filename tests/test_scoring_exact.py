@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from bot.bench import generate_knowledge
-from bot.brain import build_brain
-from bot.config import Config
+from bot.brain import Brain
 from bot.kb.loader import load_knowledge
 from bot.match import embed as embed_module
 from bot.match import scorer as scorer_module
@@ -107,15 +106,14 @@ def test_scoring_several_texts_at_once_ranks_each_as_scoring_it_alone() -> None:
         assert [s.combined for s in ranked] == pytest.approx([s.combined for s in alone], abs=1e-5)
 
 
-def test_a_counter_example_as_written_is_never_answered_as_its_claim() -> None:
+def test_a_counter_example_as_written_is_never_answered_as_its_claim(brain: Brain) -> None:
     """A moderator's counter-example, sent as a chat message, gets no answer and no 🔎 for the claim it counters.
 
     Long counter-examples are split into sentences first, and a sentence on its own may fairly match, so the
     rule covers those of one piece (under the segmenting length). Before the rule, 42 of the bundled 1,497
     counter-examples were answered as their own claim.
     """
-    config = Config()
-    matcher = build_brain(config.knowledge_dirs(), config.match)[0].matcher
+    matcher = brain.matcher
     answered = [(cid, text) for cid, claim in matcher.kb.claims.items() for text in claim.counter_examples
                 if word_count(normalise(text)) < SEGMENT_FROM_WORDS and matcher.match(text).claim_id == cid]
     assert answered == []

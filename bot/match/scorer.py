@@ -365,8 +365,9 @@ class ClaimIndex:
         combined = groups.top_mean(mixed, w.top_k) + w.classifier * clf[cand]
         sem_max = groups.max(sims)
         counter = np.maximum(own_counter, near_off_topic)
-        combined -= w.counter_penalty * (counter > sem_max - w.counter_slack)
-        combined -= w.counter_gain * np.clip(counter - sem_max - w.counter_slack, 0.0, None)
+        nearer = counter - sem_max  # how much nearer the closest counter-example is than the closest example
+        combined -= w.counter_penalty * (nearer > -w.counter_slack)
+        combined -= w.counter_gain * np.clip(nearer - w.counter_slack, 0.0, None)
         combined[counter >= w.counter_same] = -np.inf
         if not topics:
             combined[self.is_topic[cand]] = -np.inf
